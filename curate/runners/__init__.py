@@ -1,0 +1,73 @@
+"""Runners: the only modules that import an engine (ray here; apache_beam in beam.py).
+
+A runner does two things: stream input shards through the per-document stages into work files
+(:meth:`Runner.run_stages`), and run a function over a list of items in parallel (:meth:`Runner.map`)
+for the global steps that exchange files. Engines are imported lazily, only when chosen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from curate.config import PipelineConfig
+    from curate.io import InputShard
+    from curate.stage import Stage
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def apply_stages(batch: pa.Table, stages: Sequence[Stage]) -> pa.Table:
+    for stage in stages:
+        batch = stage(batch)
+    return batch
+
+
+def work_file_name(ids: Sequence[str]) -> str:
+    """A deterministic name for a work file: a hash of the ids it holds."""
+    digest = hashlib.blake2b(digest_size=12)
+    for doc_id in ids:
+        digest.update(doc_id.encode())
+        digest.update(b"\0")
+    return f"part-{digest.hexdigest()}.parquet"
+
+
+class Runner(ABC):
+    name: str
+
+    def __enter__(self) -> Runner:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def start(self) -> None:  # noqa: B027 - optional hook
+        """Start or connect to the engine."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what start() took."""
+
+    @abstractmethod
+    def run_stages(self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int) -> list[str]:
+        """Read every shard, apply the stages to each batch, write work files; return their paths."""
+
+    @abstractmethod
+    def map(self, fn: Callable[[T], R], items: list[T], desc: str = "") -> list[R]:
+        """``[fn(item) for item in items]``, in parallel where the engine allows, in input order."""
+
+
+def make_runner(config: PipelineConfig) -> Runner:
+    if config.runner == "local":
+        from curate.runners.local import LocalRunner
+
+        return LocalRunner()
+    from curate.runners.ray import RayRunner
+
+    return RayRunner(config.ray)

@@ -1,0 +1,37 @@
+"""In-process runner: deterministic, single worker; for tests, debugging and small runs."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from curate.io import InputShard, atomic_path
+from curate.runners import R, Runner, T, apply_stages, work_file_name
+from curate.stage import Stage
+from curate.stages.read import read_shard
+
+log = logging.getLogger(__name__)
+
+
+class LocalRunner(Runner):
+    name = "local"
+
+    def run_stages(self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int) -> list[str]:
+        paths = []
+        with tqdm(desc="documents", unit="rec", file=sys.stderr, disable=None) as bar:
+            for shard in shards:
+                for batch in read_shard(shard, batch_size):
+                    batch = apply_stages(batch, stages)
+                    path = f"{docs_dir}/{work_file_name(batch.column('id').to_pylist())}"
+                    with atomic_path(path) as tmp:
+                        pq.write_table(batch, tmp)
+                    paths.append(path)
+                    bar.update(batch.num_rows)
+        return paths
+
+    def map(self, fn: Callable[[T], R], items: list[T], desc: str = "") -> list[R]:
+        return [fn(item) for item in tqdm(items, desc=desc, file=sys.stderr, disable=None, leave=False)]

@@ -1,0 +1,85 @@
+"""The Arrow document schema, shared by every stage and runner.
+
+Every record a reader sees becomes one row of :data:`WORK_SCHEMA`, and stays a row until the end of
+the run: stages never remove rows, they *mark* them dropped (``drop_stage`` + ``drop_reason``). That is
+what makes the accounting invariant — records read = documents written + drops by reason — checkable
+from the data itself rather than from counters that can drift.
+
+The documents a run writes have :data:`OUTPUT_SCHEMA`.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+TIMESTAMP = pa.timestamp("s", tz="UTC")
+
+OUTPUT_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),  # stable across runs and runners
+        pa.field("text", pa.string()),
+        pa.field("url", pa.string()),
+        pa.field("language", pa.string()),  # ISO 639-1
+        pa.field("language_score", pa.float32()),
+        pa.field("source", pa.string()),  # input file + "#" + record offset (WARC) or row (JSONL/Parquet)
+        pa.field("crawl_date", TIMESTAMP),
+    ]
+)
+
+WORK_SCHEMA = pa.schema(
+    [
+        *OUTPUT_SCHEMA,
+        pa.field("html", pa.binary()),  # raw HTTP payload; emptied by the extract stage
+        pa.field("content_type", pa.string()),
+        pa.field("charset", pa.string()),  # from the HTTP Content-Type header, when given
+        pa.field("text_hash", pa.string()),  # normalised-text hash, set by the exact-dedup stage
+        pa.field("drop_stage", pa.string()),  # null while the document is alive
+        pa.field("drop_reason", pa.string()),
+    ]
+)
+
+OUTPUT_COLUMNS = OUTPUT_SCHEMA.names
+
+
+def empty_work_table() -> pa.Table:
+    return WORK_SCHEMA.empty_table()
+
+
+def work_table(columns: dict[str, list | pa.Array]) -> pa.Table:
+    """Build a WORK_SCHEMA table from the columns given; the others are null."""
+    n = len(next(iter(columns.values()))) if columns else 0
+    arrays = []
+    for field in WORK_SCHEMA:
+        values = columns.get(field.name)
+        if values is None:
+            arrays.append(pa.nulls(n, field.type))
+        elif isinstance(values, (pa.Array, pa.ChunkedArray)):
+            arrays.append(values.cast(field.type))
+        else:
+            arrays.append(pa.array(values, type=field.type))
+    return pa.Table.from_arrays(arrays, schema=WORK_SCHEMA)
+
+
+def alive_mask(table: pa.Table) -> pa.ChunkedArray:
+    """True for the rows no stage has dropped yet."""
+    return pc.is_null(table.column("drop_stage"))
+
+
+def with_column(table: pa.Table, name: str, values: pa.Array | list) -> pa.Table:
+    """Replace one column, keeping the schema's type for it."""
+    index = table.schema.get_field_index(name)
+    field = table.schema.field(index)
+    array = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, field.type)
+    return table.set_column(index, field, array.cast(field.type))
+
+
+def mark_dropped(table: pa.Table, stage: str, reasons: list[str | None]) -> pa.Table:
+    """Mark rows dropped by ``stage``: ``reasons[i]`` is the reason for row i, or None to keep it."""
+    if len(reasons) != table.num_rows:
+        raise ValueError(f"{len(reasons)} reasons for {table.num_rows} rows")
+    if not any(reasons):
+        return table
+    stages = [stage if reason else None for reason in reasons]
+    table = with_column(table, "drop_stage", pc.coalesce(table.column("drop_stage"), pa.array(stages)))
+    return with_column(table, "drop_reason", pc.coalesce(table.column("drop_reason"), pa.array(reasons)))

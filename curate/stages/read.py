@@ -1,0 +1,204 @@
+"""Readers: one input shard in, batches of WORK_SCHEMA rows out — one row per record.
+
+Every record becomes a row, including the ones that are not documents (WARC request, metadata and
+warcinfo records, non-HTML responses, broken records): those rows are born dropped at stage
+``read`` with a reason, so nothing read is ever lost from the accounting.
+
+``id`` is a stable hash of the input file's *base name* and the record's offset (or row): the same
+Common Crawl file read from S3 or from a local mirror gives the same ids. JSONL/Parquet inputs that
+carry an ``id`` keep it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import posixpath
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curate.errors import InputError
+from curate.io import InputShard, open_input
+from curate.schema import work_table
+
+log = logging.getLogger(__name__)
+
+STAGE = "read"
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def document_id(path: str, position: int) -> str:
+    key = f"{posixpath.basename(path)}:{position}".encode()
+    return hashlib.blake2b(key, digest_size=16).hexdigest()
+
+
+class _Rows:
+    """Column buffers flushed as a WORK_SCHEMA table every ``batch_size`` rows."""
+
+    COLUMNS = ("id", "source", "url", "crawl_date", "html", "text", "content_type", "charset",
+               "drop_stage", "drop_reason")
+
+    def __init__(self, batch_size: int) -> None:
+        self.batch_size = batch_size
+        self.cols: dict[str, list[Any]] = {c: [] for c in self.COLUMNS}
+
+    def add(self, *, drop_reason: str | None = None, **values: Any) -> None:
+        for name in self.COLUMNS:
+            self.cols[name].append(values.get(name))
+        if drop_reason:
+            self.cols["drop_stage"][-1] = STAGE
+            self.cols["drop_reason"][-1] = drop_reason
+
+    def __len__(self) -> int:
+        return len(self.cols["id"])
+
+    def flush(self) -> pa.Table:
+        table = work_table(self.cols)
+        self.cols = {c: [] for c in self.COLUMNS}
+        return table
+
+
+def read_shard(shard: InputShard, batch_size: int) -> Iterator[pa.Table]:
+    readers = {"warc": _read_warc, "jsonl": _read_jsonl, "parquet": _read_parquet}
+    yield from readers[shard.format](shard.path, batch_size)
+
+
+def _warc_date(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return None
+
+
+def _is_html(content_type: str | None, payload: bytes) -> bool:
+    if content_type:
+        return content_type.split(";")[0].strip().lower() in HTML_TYPES
+    head = payload[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
+def _read_warc(path: str, batch_size: int) -> Iterator[pa.Table]:
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+    rows = _Rows(batch_size)
+    with open_input(path) as fh:
+        records = iter(ArchiveIterator(fh, record_types=WarcRecordType.any_type, parse_http=False))
+        while True:
+            try:
+                record = next(records)
+            except StopIteration:
+                break
+            except OSError as exc:  # a truncated or corrupt stream: count it, keep what was read
+                log.warning("%s: unreadable after %d records: %s", path, len(rows), exc)
+                rows.add(id=document_id(path, -1), source=f"{path}#end", drop_reason="corrupt_stream")
+                break
+            _add_warc_record(rows, path, record)
+            if len(rows) >= batch_size:
+                yield rows.flush()
+    if len(rows):
+        yield rows.flush()
+
+
+def _add_warc_record(rows: _Rows, path: str, record: Any) -> None:
+    offset = record.stream_pos
+    common: dict[str, Any] = {
+        "id": document_id(path, offset),
+        "source": f"{path}#{offset}",
+        "url": (record.headers.get("WARC-Target-URI") or "").strip("<>") or None,
+        "crawl_date": _warc_date(record.record_date),
+    }
+    kind = str(record.record_type)
+    if kind == "conversion":  # WET: the text is already extracted
+        text = record.reader.read().decode("utf-8", errors="replace")
+        rows.add(**common, text=text, content_type="text/plain")
+        return
+    if kind != "response":
+        rows.add(**common, drop_reason=f"{kind}_record")
+        return
+    if not record.is_http:  # e.g. dns: records of Heritrix crawls
+        rows.add(**common, drop_reason="not_http")
+        return
+    try:
+        record.parse_http()
+        status = record.http_headers.status_code
+        content_type = record.http_content_type
+        charset = record.http_charset
+        payload = record.reader.read()
+    except (OSError, ValueError, UnicodeError) as exc:
+        log.debug("%s#%s: corrupt record: %s", path, offset, exc)
+        rows.add(**common, drop_reason="corrupt_record")
+        return
+    if status != 200:
+        rows.add(**common, content_type=content_type, drop_reason=f"http_{status // 100}xx")
+    elif not payload:
+        rows.add(**common, content_type=content_type, drop_reason="empty_payload")
+    elif not _is_html(content_type, payload):
+        rows.add(**common, content_type=content_type, drop_reason="not_html")
+    else:
+        rows.add(**common, html=payload, content_type=content_type, charset=charset)
+
+
+def _document_values(path: str, row: int, obj: dict[str, Any]) -> dict[str, Any]:
+    doc_id = obj.get("id")
+    date = obj.get("crawl_date") or obj.get("date")
+    if isinstance(date, str):
+        try:
+            date = datetime.fromisoformat(date.replace("Z", "+00:00"))
+            date = date if date.tzinfo else date.replace(tzinfo=timezone.utc)
+        except ValueError:
+            date = None
+    return {
+        "id": str(doc_id) if doc_id is not None else document_id(path, row),
+        "source": f"{path}#{row}",
+        "url": obj.get("url"),
+        "crawl_date": date if isinstance(date, datetime) else None,
+    }
+
+
+def _add_document(rows: _Rows, path: str, row: int, obj: dict[str, Any]) -> None:
+    values = _document_values(path, row, obj)
+    text = obj.get("text")
+    if not isinstance(text, str) or not text.strip():
+        rows.add(**values, drop_reason="no_text")
+    else:
+        rows.add(**values, text=text, content_type="text/plain")
+
+
+def _read_jsonl(path: str, batch_size: int) -> Iterator[pa.Table]:
+    rows = _Rows(batch_size)
+    with open_input(path, "rb", compression="infer") as fh:
+        for row, line in enumerate(io.TextIOWrapper(fh, encoding="utf-8", errors="replace")):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                if not isinstance(obj, dict):
+                    raise ValueError("not an object")
+            except ValueError:
+                rows.add(id=document_id(path, row), source=f"{path}#{row}", drop_reason="corrupt_record")
+            else:
+                _add_document(rows, path, row, obj)
+            if len(rows) >= batch_size:
+                yield rows.flush()
+    if len(rows):
+        yield rows.flush()
+
+
+def _read_parquet(path: str, batch_size: int) -> Iterator[pa.Table]:
+    rows = _Rows(batch_size)
+    with open_input(path) as fh:
+        parquet = pq.ParquetFile(fh)
+        wanted = [c for c in ("id", "text", "url", "crawl_date", "date") if c in parquet.schema_arrow.names]
+        if "text" not in wanted:
+            raise InputError(f"{path}: Parquet input has no 'text' column")
+        row = 0
+        for batch in parquet.iter_batches(batch_size=batch_size, columns=wanted):
+            for obj in batch.to_pylist():
+                _add_document(rows, path, row, obj)
+                row += 1
+            yield rows.flush()

@@ -1,0 +1,94 @@
+"""Mergeable run statistics, computed from the rows themselves.
+
+Per work file the runner computes a :class:`RunStats` from the final rows (every record read is a row,
+kept or marked dropped), the driver adds them up, checks the accounting invariant against what was
+actually written, and writes ``OUTPUT/stats.json`` — the input of the dataset card.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curate.errors import AccountingError
+
+#: The per-document stages in pipeline order (for "documents entering each stage").
+STAGE_ORDER = ("read", "extract", "langid", "quality", "dedup")
+
+
+@dataclass
+class RunStats:
+    records_read: int = 0
+    drops: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+    documents: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # kept, per language
+    characters: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    @classmethod
+    def from_table(cls, table: pa.Table) -> RunStats:
+        stats = cls(records_read=table.num_rows)
+        dropped = table.filter(pc.is_valid(table.column("drop_stage")))
+        if dropped.num_rows:
+            grouped = dropped.group_by(["drop_stage", "drop_reason"]).aggregate([("id", "count")])
+            for row in grouped.to_pylist():
+                stats.drops[row["drop_stage"]][row["drop_reason"]] += row["id_count"]
+        kept = table.filter(pc.is_null(table.column("drop_stage")))
+        if kept.num_rows:
+            lengths = pc.utf8_length(kept.column("text"))
+            per_lang = pa.table({"language": kept.column("language"), "chars": lengths})
+            grouped = per_lang.group_by("language").aggregate([("chars", "count"), ("chars", "sum")])
+            for row in grouped.to_pylist():
+                stats.documents[row["language"]] += row["chars_count"]
+                stats.characters[row["language"]] += row["chars_sum"]
+        return stats
+
+    def __add__(self, other: RunStats) -> RunStats:
+        out = RunStats(records_read=self.records_read + other.records_read)
+        for source in (self, other):
+            for stage, reasons in source.drops.items():
+                for reason, n in reasons.items():
+                    out.drops[stage][reason] += n
+            for lang, n in source.documents.items():
+                out.documents[lang] += n
+            for lang, n in source.characters.items():
+                out.characters[lang] += n
+        return out
+
+    @property
+    def documents_kept(self) -> int:
+        return sum(self.documents.values())
+
+    @property
+    def dropped(self) -> int:
+        return sum(sum(reasons.values()) for reasons in self.drops.values())
+
+    def check(self, documents_written: int) -> None:
+        """records read = documents written + sum of drops, or the run fails loudly."""
+        if self.records_read != documents_written + self.dropped or documents_written != self.documents_kept:
+            raise AccountingError(
+                f"accounting violated: records read {self.records_read} != documents written "
+                f"{documents_written} + drops {self.dropped} (documents kept by stats: {self.documents_kept})"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        entering = {}
+        remaining = self.records_read
+        stages = list(STAGE_ORDER) + sorted(set(self.drops) - set(STAGE_ORDER))
+        for stage in stages:
+            dropped = sum(self.drops.get(stage, {}).values())
+            entering[stage] = {"in": remaining, "dropped": dropped, "out": remaining - dropped}
+            remaining -= dropped
+        return {
+            "records_read": self.records_read,
+            "documents_written": self.documents_kept,
+            "dropped": self.dropped,
+            "stages": entering,
+            "drops": {stage: dict(sorted(r.items())) for stage, r in sorted(self.drops.items())},
+            "languages": {
+                lang: {"documents": self.documents[lang], "characters": self.characters[lang]}
+                for lang in sorted(self.documents)
+            },
+        }
