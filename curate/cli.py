@@ -75,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # trafilatura logs every page it discards at WARNING; curate counts those under drop reasons instead.
+    logging.getLogger("trafilatura").setLevel(logging.ERROR)
     try:
         return args.func(args)
     except CurateError as exc:

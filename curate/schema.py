@@ -13,7 +13,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-TIMESTAMP = pa.timestamp("s", tz="UTC")
+TIMESTAMP = pa.timestamp("ms", tz="UTC")  # what Parquet stores losslessly
 
 OUTPUT_SCHEMA = pa.schema(
     [

@@ -30,12 +30,12 @@ import pyarrow.dataset as pds
 import pyarrow.parquet as pq
 
 from curate.io import write_parquet
-from curate.schema import with_column
+from curate.schema import TIMESTAMP, with_column
 from curate.stage import Stage
 
 _SPACE = re.compile(r"\s+")
 KEY_SCHEMA = pa.schema(
-    [("text_hash", pa.string()), ("id", pa.string()), ("crawl_date", pa.timestamp("s", tz="UTC")),
+    [("text_hash", pa.string()), ("id", pa.string()), ("crawl_date", TIMESTAMP),
      ("length", pa.int64()), ("work_file", pa.string())]
 )  # fmt: skip
 DROP_SCHEMA = pa.schema([("id", pa.string()), ("duplicate_of", pa.string()), ("work_file", pa.string())])

@@ -124,6 +124,11 @@ def _add_warc_record(rows: _Rows, path: str, record: Any) -> None:
         rows.add(**common, drop_reason="not_http")
         return
     try:
+        declared = int(record.headers.get("Content-Length") or 0)
+        record.freeze()  # reads the block; content_length becomes the bytes actually present
+        if record.content_length < declared:
+            rows.add(**common, drop_reason="truncated_record")
+            return
         record.parse_http()
         status = record.http_headers.status_code
         content_type = record.http_content_type

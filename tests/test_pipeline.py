@@ -1,0 +1,114 @@
+"""The whole pipeline on the local runner: the bundled sample, real WARCs, JSONL, reruns."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from conftest import SAMPLE_WARC, shared
+from helpers import assert_accounting, documents, read_output
+
+from curate.cli import main
+from curate.config import load_pipeline
+from curate.errors import OutputError
+from curate.pipeline import run
+from curate.resources import resolve_pipeline
+
+
+def sample_config(out, **overrides):
+    base = {"output.dir": str(out), "runner": "local"}
+    base.update(overrides)
+    return load_pipeline(resolve_pipeline("sample"), base)
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    if not SAMPLE_WARC.exists():
+        pytest.fail(f"bundled sample missing: {SAMPLE_WARC} (python scripts/build_sample_warc.py)")
+    out = tmp_path_factory.mktemp("sample") / "out"
+    result = run(sample_config(out))
+    return out, result
+
+
+def test_sample_every_stage_does_something(sample_run):
+    out, _ = sample_run
+    table, stats = read_output(out)
+    assert_accounting(table, stats)
+    for stage in ("read", "extract", "langid", "quality", "dedup"):
+        assert stats["drops"].get(stage), f"stage {stage} dropped nothing on the sample"
+    assert stats["drops"]["dedup"]["exact_duplicate"] >= 2
+    assert stats["drops"]["langid"]["not_target_language"] >= 3
+    assert stats["drops"]["read"]["request_record"] >= 20
+    assert len(stats["languages"]) >= 20
+    assert len(set(table.column("id").to_pylist())) == table.num_rows
+    assert all(src.startswith(str(SAMPLE_WARC) + "#") for src in table.column("source").to_pylist())
+    assert table.column("crawl_date").null_count == 0
+    assert min(table.column("language_score").to_pylist()) >= 0.65
+
+
+def test_sample_card_and_stats(sample_run):
+    out, result = sample_run
+    card = (out / "README.md").read_text()
+    header = yaml.safe_load(card.split("---")[1])
+    assert sorted(header["language"]) == sorted(result.stats["languages"])
+    assert {c["config_name"] for c in header["configs"]} == set(result.stats["languages"])
+    assert "| stage | in | dropped | out |" in card
+    assert not (out / "_work").exists()
+
+
+def test_rerun_is_skipped_and_other_config_refused(sample_run):
+    out, result = sample_run
+    before = {p: p.stat().st_mtime_ns for p in (out / "data").rglob("*.parquet")}
+    again = run(sample_config(out))
+    assert again.skipped and again.stats["config_hash"] == result.stats["config_hash"]
+    assert {p: p.stat().st_mtime_ns for p in (out / "data").rglob("*.parquet")} == before
+    with pytest.raises(OutputError, match="different configuration"):
+        run(sample_config(out, **{"langid.min_score": 0.9}))
+
+
+def test_output_is_deterministic_across_batch_sizes_and_file_splits(sample_run, tmp_path):
+    out, _ = sample_run
+    other = tmp_path / "other"
+    run(sample_config(other, **{"input.batch_size": 5}))
+    first, stats1 = read_output(out)
+    second, stats2 = read_output(other)
+    assert documents(first) == documents(second)
+    for key in ("records_read", "drops", "languages", "stages"):
+        assert stats1[key] == stats2[key]
+    names = lambda d: sorted(p.relative_to(d) for p in (d / "data").rglob("*.parquet"))  # noqa: E731
+    assert names(out) == names(other)
+
+
+def test_refuses_a_foreign_non_empty_directory(tmp_path):
+    (tmp_path / "precious.txt").write_text("do not delete")
+    with pytest.raises(OutputError, match="not a curate output"):
+        run(sample_config(tmp_path))
+    assert (tmp_path / "precious.txt").read_text() == "do not delete"
+
+
+def test_shared_warcs_all_versions(tmp_path):
+    warcs = shared("warc")
+    out = tmp_path / "out"
+    code = main(["run", "sample", "--runner", "local", "--output", str(out), "--input", f"{warcs}/*.warc*"])
+    assert code == 0
+    table, stats = read_output(out)
+    assert_accounting(table, stats)
+    assert len(stats["inputs"]) == 7
+    assert stats["drops"]["read"]["request_record"] > 50
+    assert table.num_rows >= 10
+
+
+def test_jsonl_input_with_duplicates(tmp_path):
+    from test_filters import GERMAN, POLISH
+
+    path = tmp_path / "docs.jsonl"
+    rows = [{"id": "d1", "text": GERMAN}, {"id": "d2", "text": GERMAN.upper()}, {"id": "p1", "text": POLISH},
+            {"id": "bad"}]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "out"
+    run(sample_config(out, **{"input.paths": [str(path)]}))
+    table, stats = read_output(out)
+    assert_accounting(table, stats)
+    assert sorted(table.column("id").to_pylist()) == ["d1", "p1"]  # d2 is d1 up to case
+    assert stats["drops"] == {"dedup": {"exact_duplicate": 1}, "read": {"no_text": 1}}
