@@ -44,7 +44,7 @@ class InputConfig:
         "input format; auto decides by file name", "auto")
     base_url: str = _help("prefix joined to each line of a warc.paths listing "
                           "(e.g. https://data.commoncrawl.org/ or a local mirror)", "https://data.commoncrawl.org/")
-    batch_size: int = _help("records per batch handed from the reader to the stages", 256)
+    batch_size: int = _help("records per batch handed from the reader to the stages (one work file each)", 128)
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class DedupConfig:
 class RayConfig:
     address: str | None = _help("Ray cluster address; none starts a local Ray (RAY_ADDRESS is honoured)", None)
     num_cpus: int | None = _help("CPUs of the local Ray started when no address is given", None)
-    extract_concurrency: int | None = _help("max extraction tasks in flight (default: cluster CPUs)", None)
+    workers: int | None = _help("document-stage workers (Ray actors); default: the cluster's CPUs", None)
 
 
 @dataclass(frozen=True)

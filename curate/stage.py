@@ -4,7 +4,7 @@ A stage has a ``name``, declared :class:`Resources`, a ``setup()`` that loads he
 worker (a fastText model, a tokenizer), and ``process`` over a ``pyarrow.Table`` batch of
 :data:`curate.schema.WORK_SCHEMA` rows that returns a table of the *same rows*: a stage fills columns
 and marks rows dropped, it never removes or adds rows. Stages never import Ray or Beam; the runners
-in ``curate.runners`` adapt them (Ray Data ``map_batches`` with an actor pool when ``stateful``).
+in ``curate.runners`` adapt them (on Ray, an actor pool whose actors call ``setup()`` once each).
 """
 
 from __future__ import annotations
@@ -33,8 +33,6 @@ class Stage(ABC):
 
     name: ClassVar[str]
     resources: ClassVar[Resources] = Resources()
-    #: True when setup() loads something worth keeping between batches (runners use an actor pool).
-    stateful: ClassVar[bool] = False
 
     _ready: bool = False
 

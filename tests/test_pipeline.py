@@ -112,3 +112,24 @@ def test_jsonl_input_with_duplicates(tmp_path):
     assert_accounting(table, stats)
     assert sorted(table.column("id").to_pylist()) == ["d1", "p1"]  # d2 is d1 up to case
     assert stats["drops"] == {"dedup": {"exact_duplicate": 1}, "read": {"no_text": 1}}
+
+
+def expected_fates() -> list[dict[str, str]]:
+    """The per-URL fates that scripts/build_sample_warc.py wrote next to the sample's page sources."""
+    from conftest import REPO
+
+    lines = (REPO / "scripts" / "sample_pages" / "EXPECTED.md").read_text().splitlines()
+    rows = [line for line in lines if line.startswith("| ") and not line.startswith("| warc_type")]
+    keys = ("warc_type", "url", "fate", "lang", "note")
+    return [dict(zip(keys, (cell.strip() for cell in row.strip("|").split("|")), strict=True)) for row in rows]
+
+
+def test_sample_matches_the_intended_fate_of_every_page(sample_run):
+    out, _ = sample_run
+    table, _ = read_output(out)
+    kept = sorted(zip(table.column("url").to_pylist(), table.column("language").to_pylist(), strict=True))
+    fates = expected_fates()
+    assert kept == sorted((f["url"], f["lang"]) for f in fates if f["fate"] == "kept")
+    assert len(kept) == 28
+    dropped_urls = {f["url"] for f in fates if f["fate"].startswith("dropped")}
+    assert not dropped_urls & {url for url, _ in kept}

@@ -71,26 +71,33 @@ def _duplicate_fraction(items: list[str]) -> tuple[float, float]:
     return dup_items / max(len(items), 1), dup_chars / max(total_chars, 1)
 
 
-def _top_ngram_char_fraction(words: list[str], n: int) -> float:
-    ngrams = [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
-    if not ngrams:
+def _top_ngram_char_fraction(words: list[str], n: int, total_chars: int) -> float:
+    """Characters covered by the most frequent n-gram (counted per occurrence) over all word characters."""
+    counts = Counter(zip(*(words[i:] for i in range(n))))
+    if not counts:
         return 0.0
-    top, count = Counter(ngrams).most_common(1)[0]
-    return len(top) * count / max(sum(map(len, words)), 1)
+    top, count = counts.most_common(1)[0]
+    return sum(map(len, top)) * count / max(total_chars, 1)
 
 
-def _duplicate_ngram_char_fraction(words: list[str], n: int) -> float:
-    """Characters of words covered by an n-gram that occurs more than once, over all characters."""
-    if len(words) < n:
-        return 0.0
-    counts = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
-    covered = [False] * len(words)
-    for i in range(len(words) - n + 1):
-        if counts[tuple(words[i : i + n])] > 1:
-            for j in range(i, i + n):
-                covered[j] = True
-    dup_chars = sum(len(w) for w, c in zip(words, covered, strict=True) if c)
-    return dup_chars / max(sum(map(len, words)), 1)
+def _duplicate_ngram_char_fraction(words: list[str], n: int, total_chars: int) -> float:
+    """Characters in repeated occurrences of n-grams over all word characters.
+
+    A left-to-right scan: an n-gram seen before counts its characters and the scan jumps past it,
+    so overlapping repeats are not counted twice (the reading of Gopher's rule that FineWeb uses).
+    """
+    seen: set[str] = set()
+    repeated = i = 0
+    last = len(words) - n
+    while i <= last:
+        ngram = " ".join(words[i : i + n])
+        if ngram in seen:
+            repeated += len(ngram) - (n - 1)
+            i += n
+        else:
+            seen.add(ngram)
+            i += 1
+    return repeated / max(total_chars, 1)
 
 
 @register("gopher_repetition_v1")
@@ -118,10 +125,11 @@ class GopherRepetition(Filter):
         if line_char_frac > self.max_dup_line_char_frac:
             return "dup_line_char_frac"
         words = [w.lower() for w in doc.words]
+        total_chars = sum(map(len, words))
         for n, limit in self.top_ngram_max_char_frac:
-            if _top_ngram_char_fraction(words, n) > limit:
+            if _top_ngram_char_fraction(words, n, total_chars) > limit:
                 return f"top_{n}_gram"
         for n, limit in self.dup_ngram_max_char_frac:
-            if _duplicate_ngram_char_fraction(words, n) > limit:
+            if _duplicate_ngram_char_fraction(words, n, total_chars) > limit:
                 return f"duplicated_{n}_n_grams"
         return None

@@ -4,8 +4,9 @@ With no address (and no ``RAY_ADDRESS``) it starts a local Ray — the embedded 
 address it joins an existing cluster (``ray start``, Slurm, KubeRay); curate must be installed in the
 same environment on every node and the output directory must be visible from every node.
 
-Stages become ``map_batches`` operators: stateless stages run as tasks, stages that load a model
-(``Stage.stateful``) run in an actor pool so the model loads once per actor.
+Reading runs as Ray tasks (one per input shard, streaming batches); the per-document stages run in an
+actor pool (``map_batches`` with ``ActorPoolStrategy``): each actor calls every stage's ``setup()``
+once, so models load once per worker, then turns each reader batch into one work file.
 """
 
 from __future__ import annotations
@@ -23,16 +24,16 @@ from tqdm import tqdm
 
 from curate.config import RayConfig
 from curate.io import InputShard, atomic_path
-from curate.runners import R, Runner, T, work_file_name
+from curate.runners import R, Runner, T, apply_stages, work_file_name
 from curate.stage import Stage
 from curate.stages.read import read_shard
 
 log = logging.getLogger(__name__)
 
-#: Rows per batch handed to each stage; small enough to spread one WARC over all workers.
-STAGE_BATCH_ROWS = 32
-#: Rows per work file written at the end of the per-document stages.
-WORK_FILE_ROWS = 4096
+#: CPUs a document worker asks for. Less than one, so that on a one-CPU Ray the reader task (0.25 CPU)
+#: and one worker fit together; with ``max_size`` = CPUs the pool never holds more actors than CPUs.
+WORKER_CPUS = 0.75
+READ_CPUS = 0.25
 
 
 class _ReadShard:
@@ -44,23 +45,18 @@ class _ReadShard:
             yield from read_shard(InputShard(row["path"], row["format"]), self.batch_size)
 
 
-class _StageActor:
-    """Holds one stage (and its loaded model) for the lifetime of a Ray actor."""
+class _DocumentWorker:
+    """A Ray actor holding every per-document stage (models load once, in setup) and writing work files."""
 
-    def __init__(self, stage: Stage) -> None:
-        self.stage = stage
-        stage.setup()
-        stage._ready = True
-
-    def __call__(self, batch: pa.Table) -> pa.Table:
-        return self.stage(batch)
-
-
-class _WriteWork:
-    def __init__(self, docs_dir: str) -> None:
+    def __init__(self, stages: list[Stage], docs_dir: str) -> None:
+        self.stages = stages
         self.docs_dir = docs_dir
+        for stage in stages:
+            stage.setup()
+            stage._ready = True
 
     def __call__(self, batch: pa.Table) -> pa.Table:
+        batch = apply_stages(batch, self.stages)
         path = f"{self.docs_dir}/{work_file_name(batch.column('id').to_pylist())}"
         with atomic_path(path) as tmp:
             pq.write_table(batch, tmp)
@@ -96,27 +92,18 @@ class RayRunner(Runner):
 
     def run_stages(self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int) -> list[str]:
         items = [{"path": s.path, "format": s.format} for s in shards]
+        workers = self.config.workers or self._cpus()
         ds = ray.data.from_items(items, override_num_blocks=len(items))
-        # Reading is I/O: a fractional CPU keeps it from being fused with the CPU-bound stages, so
-        # the batches of one big WARC spread over every worker.
-        ds = ds.map_batches(_ReadShard(batch_size), batch_size=1, batch_format="pyarrow", num_cpus=0.25)
-        cpus = self._cpus()
-        for stage in stages:
-            if stage.stateful:
-                ds = ds.map_batches(
-                    _StageActor,
-                    fn_constructor_args=(stage,),
-                    batch_size=STAGE_BATCH_ROWS * 4,
-                    batch_format="pyarrow",
-                    compute=ray.data.ActorPoolStrategy(min_size=1, max_size=cpus),
-                    num_cpus=stage.resources.cpus,
-                )
-            else:
-                ds = ds.map_batches(
-                    stage, batch_size=STAGE_BATCH_ROWS, batch_format="pyarrow", num_cpus=stage.resources.cpus,
-                    concurrency=self.config.extract_concurrency,
-                )
-        ds = ds.map_batches(_WriteWork(docs_dir), batch_size=WORK_FILE_ROWS, batch_format="pyarrow")
+        # Reading is I/O and runs as its own tasks, so the batches of one big WARC spread over all workers.
+        ds = ds.map_batches(_ReadShard(batch_size), batch_size=1, batch_format="pyarrow", num_cpus=READ_CPUS)
+        ds = ds.map_batches(
+            _DocumentWorker,
+            fn_constructor_args=(stages, docs_dir),
+            batch_size=None,  # one reader batch in, one work file out
+            batch_format="pyarrow",
+            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=workers),
+            num_cpus=WORKER_CPUS,
+        )
         return sorted(row["path"] for row in ds.take_all())
 
     def map(self, fn: Callable[[T], R], items: list[T], desc: str = "") -> list[R]:

@@ -45,7 +45,6 @@ def load_model(path: str | None) -> Any:
 
 class LangIdStage(Stage):
     name = "langid"
-    stateful = True
     resources = Resources(cpus=1.0, memory_mb=300)
     _unpicklable = ("_model",)
 
