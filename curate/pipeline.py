@@ -16,6 +16,7 @@ Everything here is engine-free; a runner (``curate.runners``) only decides where
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import platform
 import time
@@ -26,15 +27,15 @@ from typing import Any
 
 import fsspec
 
+from curate.card import write_card
 from curate.config import PipelineConfig
 from curate.errors import OutputError
-from curate.filters import load_preset
 from curate.io import expand_inputs, write_json
 from curate.runners import Runner, make_runner
 from curate.stage import Stage
 from curate.stages.dedup import ExactHashStage, resolve_bucket, scan_work_file
 from curate.stages.extract import ExtractStage
-from curate.stages.langid import LangIdStage, default_model_path
+from curate.stages.langid import LangIdStage
 from curate.stages.quality import QualityStage
 from curate.stages.write import partition_work_file, parts_per_language, write_part
 from curate.stats import RunStats
@@ -99,8 +100,6 @@ class Layout:
 def _prepare_output(layout: Layout, config: PipelineConfig) -> RunResult | None:
     """Refuse a directory that is not ours; finish early on a completed identical run; clear a partial one."""
     if layout.exists(layout.stats):
-        import json
-
         with layout.fs.open(fsspec.core.url_to_fs(layout.stats)[1]) as fh:
             previous = json.load(fh)
         if previous.get("config_hash") == config.config_hash():
@@ -125,9 +124,6 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
     started = time.time()
     shards = expand_inputs(config.input.paths, config.input.format, config.input.base_url)
     stages = build_stages(config)
-    load_preset(config.quality.preset)
-    if config.langid.model_path is None:
-        default_model_path()
     layout = Layout(config.output.dir)
     done = _prepare_output(layout, config)
     if done is not None:
@@ -178,12 +174,10 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
         "finished": datetime.fromtimestamp(finished, timezone.utc).isoformat(timespec="seconds"),
         "duration_s": round(finished - started, 3),
         "quality_preset": config.quality.preset,
-        "lid_thresholds": LangIdStage(config.langid).thresholds,
+        "lid_thresholds": next(s.thresholds for s in stages if isinstance(s, LangIdStage)),
         "versions": _versions(),
         **stats.to_dict(),
     }
-    from curate.card import write_card
-
     write_card(layout.root, summary)
     layout.remove(layout.work)
     write_json(summary, layout.stats)  # last: its presence marks the run complete

@@ -92,3 +92,13 @@ def test_cli_bad_input_exits_non_zero_and_writes_nothing(tmp_path, capsys, yaml_
 def test_cli_missing_pipeline_file(tmp_path, capsys):
     assert main(["run", str(tmp_path / "nope.yaml"), "--runner", "local"]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_every_bundled_pipeline_and_preset_is_valid():
+    from curate.filters import load_preset
+
+    pipelines = sorted(bundled_dir("pipelines").glob("*.yaml"))
+    assert {p.stem for p in pipelines} >= {"sample", "cc-eu"}
+    for path in pipelines:
+        config = load_pipeline(path)
+        load_preset(config.quality.preset)

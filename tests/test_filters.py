@@ -73,3 +73,21 @@ def test_unknown_filter_and_parameter_are_config_errors():
     with pytest.raises(ConfigError, match="unknown key 'min_wrds'.*min_words"):
         build_filter(FilterSpec("gopher_quality_v1", {"min_wrds": 3}), "preset.yaml")
     assert build_filter(FilterSpec("gopher_quality_v1", {"min_words": 3}), "p").min_words == 3
+
+
+def test_ngram_repetition_fractions_by_hand():
+    from curate.filters.gopher import _NGrams
+
+    words = "a b c d e a b c d e x".split()
+    ngrams = _NGrams(words)
+    assert ngrams.duplicate_char_fraction(5, 11) == pytest.approx(5 / 11)  # the second "a b c d e"
+    assert ngrams.duplicate_char_fraction(6, 11) == 0.0
+    assert ngrams.top_char_fraction(2, 11) == pytest.approx(4 / 11)  # "a b" twice
+    assert _NGrams(["x", "y"]).duplicate_char_fraction(5, 2) == 0.0
+
+
+def test_repeated_passages_are_caught_by_ngram_rules():
+    spam = " ".join(["billige uhren online kaufen beste preise heute"] * 12)
+    assert GopherRepetition().check(doc(spam)) in ("top_2_gram", "top_3_gram", "top_4_gram")
+    repeated = GERMAN + " " + GERMAN.split("\n")[0]
+    assert GopherRepetition().check(doc(repeated)) == "duplicated_5_n_grams"

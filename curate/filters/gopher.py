@@ -8,8 +8,9 @@ English list drops most non-English documents (see ANCHORS.md: 281 of 460 mostly
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
+
+import numpy as np
 
 from curate.filters import Document, Filter, register
 
@@ -71,33 +72,51 @@ def _duplicate_fraction(items: list[str]) -> tuple[float, float]:
     return dup_items / max(len(items), 1), dup_chars / max(total_chars, 1)
 
 
-def _top_ngram_char_fraction(words: list[str], n: int, total_chars: int) -> float:
-    """Characters covered by the most frequent n-gram (counted per occurrence) over all word characters."""
-    counts = Counter(zip(*(words[i:] for i in range(n))))
-    if not counts:
-        return 0.0
-    top, count = counts.most_common(1)[0]
-    return sum(map(len, top)) * count / max(total_chars, 1)
+class _NGrams:
+    """64-bit hashes of every word n-gram of a document, built incrementally with numpy.
 
-
-def _duplicate_ngram_char_fraction(words: list[str], n: int, total_chars: int) -> float:
-    """Characters in repeated occurrences of n-grams over all word characters.
-
-    A left-to-right scan: an n-gram seen before counts its characters and the scan jumps past it,
-    so overlapping repeats are not counted twice (the reading of Gopher's rule that FineWeb uses).
+    ``keys(n)[i]`` identifies the n-gram starting at word i (a polynomial hash over word ids; a
+    collision needs two different n-grams of one document to agree on 64 bits).
     """
-    seen: set[str] = set()
-    repeated = i = 0
-    last = len(words) - n
-    while i <= last:
-        ngram = " ".join(words[i : i + n])
-        if ngram in seen:
-            repeated += len(ngram) - (n - 1)
-            i += n
-        else:
-            seen.add(ngram)
-            i += 1
-    return repeated / max(total_chars, 1)
+
+    _MULT = np.uint64(0x9E3779B97F4A7C15)
+
+    def __init__(self, words: list[str]) -> None:
+        vocab: dict[str, int] = {}
+        ids = np.fromiter((vocab.setdefault(w, len(vocab)) for w in words), dtype=np.uint64, count=len(words))
+        self.unigrams = (ids + np.uint64(1)) * np.uint64(0xC2B2AE3D27D4EB4F)
+        self.lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        self._keys = {1: self.unigrams}
+
+    def keys(self, n: int) -> np.ndarray:
+        if n not in self._keys:
+            shorter = self.keys(n - 1)
+            self._keys[n] = shorter[:-1] * self._MULT + self.unigrams[n - 1 :]
+        return self._keys[n]
+
+    def top_char_fraction(self, n: int, total_chars: int) -> float:
+        """Characters of the most frequent n-gram times its count, over all word characters."""
+        keys = self.keys(n) if len(self.lengths) >= n else np.empty(0, np.uint64)
+        if keys.size == 0:
+            return 0.0
+        _, first, counts = np.unique(keys, return_index=True, return_counts=True)
+        top = int(np.argmax(counts))
+        start = int(first[top])
+        return int(self.lengths[start : start + n].sum()) * int(counts[top]) / max(total_chars, 1)
+
+    def duplicate_char_fraction(self, n: int, total_chars: int) -> float:
+        """Characters covered by repeated occurrences of n-grams (each character once), over all characters.
+
+        An occurrence is repeated when the same n-gram occurred earlier in the document; the first
+        copy is not counted (the reading FineWeb's implementation uses).
+        """
+        keys = self.keys(n) if len(self.lengths) >= n else np.empty(0, np.uint64)
+        if keys.size == 0:
+            return 0.0
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        repeated = (first[inverse] != np.arange(keys.size)).astype(np.int64)
+        covered = np.convolve(repeated, np.ones(n, dtype=np.int64))[: len(self.lengths)] > 0
+        return int(self.lengths[covered].sum()) / max(total_chars, 1)
 
 
 @register("gopher_repetition_v1")
@@ -124,12 +143,12 @@ class GopherRepetition(Filter):
             return "dup_line_frac"
         if line_char_frac > self.max_dup_line_char_frac:
             return "dup_line_char_frac"
-        words = [w.lower() for w in doc.words]
-        total_chars = sum(map(len, words))
+        ngrams = _NGrams([w.lower() for w in doc.words])
+        total_chars = int(ngrams.lengths.sum())
         for n, limit in self.top_ngram_max_char_frac:
-            if _top_ngram_char_fraction(words, n, total_chars) > limit:
+            if ngrams.top_char_fraction(n, total_chars) > limit:
                 return f"top_{n}_gram"
         for n, limit in self.dup_ngram_max_char_frac:
-            if _duplicate_ngram_char_fraction(words, n, total_chars) > limit:
+            if ngrams.duplicate_char_fraction(n, total_chars) > limit:
                 return f"duplicated_{n}_n_grams"
         return None

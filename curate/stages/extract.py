@@ -8,8 +8,8 @@ Drop reasons: ``html_too_large`` (over ``extract.max_html_bytes``, checked befor
 from __future__ import annotations
 
 import codecs
+import ctypes
 import logging
-import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,21 +29,33 @@ class ExtractTimeout(Exception):
 
 @contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
-    """Raise ExtractTimeout in the current thread after ``seconds`` (main thread only: SIGALRM)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+    """Raise :class:`ExtractTimeout` in the calling thread once ``seconds`` have passed.
 
-    def _raise(signum: int, frame: object) -> None:
-        raise ExtractTimeout
+    A timer thread injects the exception into the calling thread (``PyThreadState_SetAsyncExc``), so it
+    works in any thread — Ray runs actor methods outside the main thread, where SIGALRM cannot be used.
+    Like a signal handler, it takes effect when the thread next runs Python bytecode.
+    """
+    thread_id = ctypes.c_ulong(threading.get_ident())
+    lock = threading.Lock()
+    state = {"done": False, "fired": False}
 
-    previous = signal.signal(signal.SIGALRM, _raise)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    def fire() -> None:
+        with lock:
+            if not state["done"]:
+                state["fired"] = True
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(thread_id, ctypes.py_object(ExtractTimeout))
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        with lock:
+            state["done"] = True
+            timer.cancel()
+            if state["fired"]:  # the block may have finished first: drop the still-pending exception
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(thread_id, None)
 
 
 def decode_html(payload: bytes, charset: str | None) -> str | bytes:

