@@ -44,14 +44,15 @@ def test_extraction_time_limit_fires_inside_ray_workers(local_ray, tmp_path):
     from test_filters import GERMAN
     from warcs import html_page, http_response, warc_record, write_warc
 
-    slow = html_page("Langsam", [f"Absatz {i}: {GERMAN}" for i in range(3000)], lang="de")  # seconds to extract
+    slow = html_page("Langsam", [f"Absatz {i}: {GERMAN}" for i in range(15000)], lang="de")  # 10 MB, ~2 s here
     normal = html_page("Bibliothek", GERMAN.split("\n"), lang="de")
     warc = write_warc(tmp_path / "slow.warc.gz", [
         warc_record(http_response(slow), "https://x.de/slow"),
         warc_record(http_response(normal), "https://x.de/normal"),
     ])
     config = load_pipeline(resolve_pipeline("sample"), {
-        "output.dir": str(tmp_path / "out"), "runner": "ray", "input.paths": [str(warc)], "extract.timeout_s": 0.3,
+        "output.dir": str(tmp_path / "out"), "runner": "ray", "input.paths": [str(warc)],
+        "extract.timeout_s": 0.5, "extract.max_html_bytes": 20_000_000,
     })
     stats = run(config).stats
     assert stats["drops"]["extract"] == {"timeout": 1}
