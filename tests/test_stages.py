@@ -95,3 +95,23 @@ def test_dropped_rows_pass_by_untouched(rows_alive):
     assert out.num_rows == 3
     assert sorted(out.column("id").to_pylist()) == ["a", "b", "c"]
     assert out.column("text_hash").null_count == 3 - rows_alive
+
+
+def test_time_limit_is_not_swallowed_and_never_leaks():
+    import time
+
+    from curate.stages.extract import ExtractTimeout, time_limit
+
+    with pytest.raises(ExtractTimeout), time_limit(0.05) as deadline:
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            try:  # library code that catches everything it can
+                sum(range(1000))
+            except Exception:  # noqa: BLE001, S110
+                pass
+    assert deadline.expired
+
+    with time_limit(0.2) as deadline:
+        sum(range(1000))
+    time.sleep(0.3)  # past the limit: nothing may fire into later code
+    assert not deadline.expired

@@ -23,38 +23,47 @@ from curate.stage import Stage
 log = logging.getLogger(__name__)
 
 
-class ExtractTimeout(Exception):
-    pass
+class ExtractTimeout(BaseException):
+    """Raised into an extraction that ran out of time.
+
+    A BaseException, like KeyboardInterrupt, so that a library's ``except Exception`` cannot swallow it.
+    """
+
+
+class _Deadline:
+    expired = False
 
 
 @contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
+def time_limit(seconds: float) -> Iterator[_Deadline]:
     """Raise :class:`ExtractTimeout` in the calling thread once ``seconds`` have passed.
 
     A timer thread injects the exception into the calling thread (``PyThreadState_SetAsyncExc``), so it
     works in any thread — Ray runs actor methods outside the main thread, where SIGALRM cannot be used.
-    Like a signal handler, it takes effect when the thread next runs Python bytecode.
+    Like a signal handler, it takes effect when the thread next runs Python bytecode. The yielded
+    object's ``expired`` tells afterwards whether the limit was hit, however the block ended.
     """
     thread_id = ctypes.c_ulong(threading.get_ident())
     lock = threading.Lock()
-    state = {"done": False, "fired": False}
+    deadline = _Deadline()
+    done = False
 
     def fire() -> None:
         with lock:
-            if not state["done"]:
-                state["fired"] = True
+            if not done:
+                deadline.expired = True
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(thread_id, ctypes.py_object(ExtractTimeout))
 
     timer = threading.Timer(seconds, fire)
     timer.daemon = True
     timer.start()
     try:
-        yield
+        yield deadline
     finally:
         with lock:
-            state["done"] = True
+            done = True
             timer.cancel()
-            if state["fired"]:  # the block may have finished first: drop the still-pending exception
+            if deadline.expired:  # the block may have finished first: drop the still-pending exception
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(thread_id, None)
 
 
@@ -84,7 +93,7 @@ class ExtractStage(Stage):
         if len(payload) > self.config.max_html_bytes:
             return None, "html_too_large"
         try:
-            with time_limit(self.config.timeout_s):
+            with time_limit(self.config.timeout_s) as deadline:
                 text = trafilatura.extract(
                     decode_html(payload, charset),
                     url=url,
@@ -99,6 +108,8 @@ class ExtractStage(Stage):
         except Exception as exc:  # noqa: BLE001 - a page that breaks the extractor is bad input, counted
             log.debug("extraction failed for %s: %r", url, exc)
             return None, "extract_error"
+        if deadline.expired:  # over the limit even if the extractor returned (or swallowed the exception)
+            return None, "timeout"
         if not text or not text.strip():
             return None, "no_text"
         return text, None
