@@ -14,6 +14,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 TIMESTAMP = pa.timestamp("ms", tz="UTC")  # what Parquet stores losslessly
+#: Scores a stage computes about a document, by namespaced name: ``"gopher_quality.mean_word_length"``,
+#: ``"pii.email"`` (number of redactions). Score first, decide later: thresholds can change without
+#: recomputing the expensive part.
+SIGNALS = pa.map_(pa.string(), pa.float64())
 
 OUTPUT_SCHEMA = pa.schema(
     [
@@ -24,6 +28,7 @@ OUTPUT_SCHEMA = pa.schema(
         pa.field("language_score", pa.float32()),
         pa.field("source", pa.string()),  # input file + "#" + record offset (WARC) or row (JSONL/Parquet)
         pa.field("crawl_date", TIMESTAMP),
+        pa.field("signals", SIGNALS),
     ]
 )
 
@@ -72,6 +77,15 @@ def with_column(table: pa.Table, name: str, values: pa.Array | list) -> pa.Table
     field = table.schema.field(index)
     array = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, field.type)
     return table.set_column(index, field, array.cast(field.type))
+
+
+def merge_signals(table: pa.Table, new: list[dict[str, float]]) -> pa.Table:
+    """Add ``new[i]`` to row i's signals (a key already there is overwritten)."""
+    if not any(new):
+        return table
+    old = table.column("signals").to_pylist()
+    merged = [dict(o or {}) | n if n else o for o, n in zip(old, new, strict=True)]
+    return with_column(table, "signals", pa.array([list(m.items()) if m else None for m in merged], SIGNALS))
 
 
 def mark_dropped(table: pa.Table, stage: str, reasons: list[str | None]) -> pa.Table:

@@ -26,6 +26,8 @@ class RunStats:
     drops: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
     documents: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # kept, per language
     characters: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    #: redactions in the written documents, by type (signals ``pii.<type>``)
+    pii: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     @classmethod
     def from_table(cls, table: pa.Table) -> RunStats:
@@ -43,6 +45,12 @@ class RunStats:
             for row in grouped.to_pylist():
                 stats.documents[row["language"]] += row["chars_count"]
                 stats.characters[row["language"]] += row["chars_sum"]
+            signals = kept.column("signals").combine_chunks()
+            if signals.null_count < len(signals):
+                flat = pa.table({"key": signals.keys, "value": signals.items})
+                flat = flat.filter(pc.starts_with(flat.column("key"), "pii."))
+                for row in flat.group_by("key").aggregate([("value", "sum")]).to_pylist():
+                    stats.pii[row["key"].removeprefix("pii.")] += int(row["value_sum"])
         return stats
 
     def __add__(self, other: RunStats) -> RunStats:
@@ -55,6 +63,8 @@ class RunStats:
                 out.documents[lang] += n
             for lang, n in source.characters.items():
                 out.characters[lang] += n
+            for kind, n in source.pii.items():
+                out.pii[kind] += n
         return out
 
     @property
@@ -91,4 +101,5 @@ class RunStats:
                 lang: {"documents": self.documents[lang], "characters": self.characters[lang]}
                 for lang in sorted(self.documents)
             },
+            "pii_redactions": dict(sorted(self.pii.items())),
         }
