@@ -24,6 +24,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         "runner": args.runner,
         "ray.address": args.address,
         "ray.num_cpus": args.num_cpus,
+        "output.rejected": True if args.rejected else None,
     }
     config = load_pipeline(resolve_pipeline(args.pipeline), overrides)
     result = run(config)
@@ -60,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--address", metavar="ADDR",
                      help="join this Ray cluster (default: RAY_ADDRESS, else start a local Ray)")
     run.add_argument("--num-cpus", type=int, metavar="N", help="CPUs of the local Ray (default: all)")
+    run.add_argument("--rejected", action="store_true",
+                     help="also write dropped documents, with stage and reason, to OUTPUT/rejected/")
     run.set_defaults(func=_cmd_run)
 
     card = sub.add_parser("card", help="(re)write the dataset card README.md of a finished run")

@@ -52,6 +52,8 @@ class OutputConfig:
     dir: str = _help("output directory (fsspec path)", "curate-output")
     docs_per_file: int = _help("target documents per output Parquet file", 100_000)
     compression: str = _help("Parquet compression codec", "zstd")
+    rejected: bool = _help("also write the documents stages dropped to rejected/stage=<stage>/, with the reason",
+                           False)
 
 
 @dataclass(frozen=True)

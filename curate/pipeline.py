@@ -6,7 +6,8 @@
            ──scan_work_file────> _work/dedup/keys/bucket=*/   (exact-dedup shuffle) + counts per language
            ──resolve_bucket────> _work/dedup/drops/           survivors chosen per hash bucket
            ──partition_work_file> _work/staging/language=*/part=*/
-           ──write_part────────> _work/data/language=*/part-*.parquet ──rename──> OUTPUT/data/
+           ──write_part────────> _work/out/data/language=*/part-*.parquet ──rename──> OUTPUT/data/
+                                 _work/out/rejected/stage=*/part-*.parquet ──rename──> OUTPUT/rejected/
     stats.json (accounting checked) and README.md (dataset card) are written last: a run whose
     stats.json exists is complete.
 
@@ -20,6 +21,7 @@ import json
 import logging
 import platform
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -37,7 +39,7 @@ from curate.stages.dedup import ExactHashStage, resolve_bucket, scan_work_file
 from curate.stages.extract import ExtractStage
 from curate.stages.langid import LangIdStage
 from curate.stages.quality import QualityStage
-from curate.stages.write import partition_work_file, parts_per_language, write_part
+from curate.stages.write import partition_work_file, parts_per_group, write_part
 from curate.stats import RunStats
 
 log = logging.getLogger(__name__)
@@ -84,8 +86,9 @@ class Layout:
         self.keys = f"{self.work}/dedup/keys"
         self.drops = f"{self.work}/dedup/drops"
         self.staging = f"{self.work}/staging"
-        self.data_staging = f"{self.work}/data"
+        self.out_staging = f"{self.work}/out"  # holds data/ and rejected/ until the commit
         self.data = f"{self.root}/data"
+        self.rejected = f"{self.root}/rejected"
         self.stats = f"{self.root}/stats.json"
         self.marker = f"{self.root}/{MARKER}"
 
@@ -113,6 +116,7 @@ def _prepare_output(layout: Layout, config: PipelineConfig) -> RunResult | None:
     # A partial run of ours: start its work again (finished shards are reused once #9 lands).
     layout.remove(layout.work)
     layout.remove(layout.data)
+    layout.remove(layout.rejected)
     layout.fs.makedirs(layout.real, exist_ok=True)
     with layout.fs.open(fsspec.core.url_to_fs(layout.marker)[1], "w") as fh:
         fh.write(config.config_hash() + "\n")
@@ -134,35 +138,40 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
     with runner:
         work_files = runner.run_stages(shards, stages, layout.docs, config.input.batch_size)
         keys_dir = layout.keys if config.dedup.exact else None
-        counts: dict[str, int] = {}
-        scanned = runner.map(
+        counts: Counter[str] = Counter()
+        for per_file in runner.map(
             functools.partial(scan_work_file, keys_dir=keys_dir, buckets=config.dedup.buckets), work_files,
             desc="dedup: shuffle keys",
-        )
-        for per_file in scanned:
-            for lang, n in per_file.items():
-                counts[lang] = counts.get(lang, 0) + n
+        ):
+            counts.update(per_file)
         drops_dir = None
         if config.dedup.exact:
             drops_dir = layout.drops
-            runner.map(functools.partial(resolve_bucket, keys_dir=layout.keys, drops_dir=drops_dir),
-                       list(range(config.dedup.buckets)), desc="dedup: resolve buckets")
-        parts = parts_per_language(counts, config.output.docs_per_file)
+            counts["stage=dedup"] += sum(runner.map(
+                functools.partial(resolve_bucket, keys_dir=layout.keys, drops_dir=drops_dir),
+                list(range(config.dedup.buckets)), desc="dedup: resolve buckets",
+            ))
+        if not config.output.rejected:
+            counts = Counter({g: n for g, n in counts.items() if g.startswith("language=")})
+        parts = parts_per_group(counts, config.output.docs_per_file)
         per_file_stats = runner.map(
-            functools.partial(partition_work_file, drops_dir=drops_dir, staging_dir=layout.staging, parts=parts),
+            functools.partial(partition_work_file, drops_dir=drops_dir, staging_dir=layout.staging, parts=parts,
+                              rejected=config.output.rejected),
             work_files, desc="write: partition",
         )
-        targets = [(lang, k) for lang in sorted(parts) for k in range(parts[lang])]
+        targets = [("data" if g.startswith("language=") else "rejected", g, k)
+                   for g in sorted(parts) for k in range(parts[g])]
         written = runner.map(
-            functools.partial(_write_part, staging_dir=layout.staging, data_dir=layout.data_staging,
+            functools.partial(_write_part, staging_dir=layout.staging, dest_dir=layout.out_staging,
                               compression=config.output.compression),
             targets, desc="write: parts",
         )
     stats = sum(per_file_stats, RunStats())
-    stats.check(sum(written))
-    if layout.exists(layout.data_staging):
-        layout.fs.mv(fsspec.core.url_to_fs(layout.data_staging)[1], fsspec.core.url_to_fs(layout.data)[1],
-                     recursive=True)
+    stats.check(sum(n for (kind, _, _), n in zip(targets, written, strict=True) if kind == "data"))
+    for kind, final in (("data", layout.data), ("rejected", layout.rejected)):
+        staged = f"{layout.out_staging}/{kind}"
+        if layout.exists(staged):
+            layout.fs.mv(fsspec.core.url_to_fs(staged)[1], fsspec.core.url_to_fs(final)[1], recursive=True)
     finished = time.time()
     summary = {
         "pipeline": config.name,
@@ -173,6 +182,7 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
         "started": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
         "finished": datetime.fromtimestamp(finished, timezone.utc).isoformat(timespec="seconds"),
         "duration_s": round(finished - started, 3),
+        "rejected_written": sum(n for (kind, _, _), n in zip(targets, written, strict=True) if kind == "rejected"),
         "quality_preset": config.quality.preset,
         "lid_thresholds": next(s.thresholds for s in stages if isinstance(s, LangIdStage)),
         "versions": _versions(),
@@ -184,6 +194,6 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
     return RunResult(layout.root, summary)
 
 
-def _write_part(target: tuple[str, int], staging_dir: str, data_dir: str, compression: str) -> int:
-    language, part = target
-    return write_part(language, part, staging_dir, data_dir, compression)
+def _write_part(target: tuple[str, str, int], staging_dir: str, dest_dir: str, compression: str) -> int:
+    kind, group, part = target
+    return write_part(kind, group, part, staging_dir, dest_dir, compression)

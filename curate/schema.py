@@ -46,6 +46,9 @@ WORK_SCHEMA = pa.schema(
 
 OUTPUT_COLUMNS = OUTPUT_SCHEMA.names
 
+#: The rejected/ side output: documents a stage dropped, with the stage and the reason.
+REJECTED_SCHEMA = pa.schema([*OUTPUT_SCHEMA, WORK_SCHEMA.field("drop_stage"), WORK_SCHEMA.field("drop_reason")])
+
 
 def empty_work_table() -> pa.Table:
     return WORK_SCHEMA.empty_table()

@@ -133,3 +133,25 @@ def test_sample_matches_the_intended_fate_of_every_page(sample_run):
     assert len(kept) == 28
     dropped_urls = {f["url"] for f in fates if f["fate"].startswith("dropped")}
     assert not dropped_urls & {url for url, _ in kept}
+
+
+def test_rejected_side_output_holds_every_dropped_document(tmp_path):
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "out"
+    code = main(["run", "sample", "--runner", "local", "--output", str(out), "--rejected"])
+    assert code == 0
+    table, stats = read_output(out)
+    assert_accounting(table, stats)
+    rejected = pq.read_table(out / "rejected").to_pylist()  # hive partition stage=...
+    expected = {stage: sum(r.values()) for stage, r in stats["drops"].items() if stage != "read"}
+    got: dict[str, int] = {}
+    for row in rejected:
+        assert row["drop_stage"] == row["stage"] and row["drop_reason"]
+        assert row["drop_reason"] in stats["drops"][row["drop_stage"]]
+        got[row["drop_stage"]] = got.get(row["drop_stage"], 0) + 1
+    assert got == expected
+    assert stats["rejected_written"] == len(rejected)
+    duplicates = [r for r in rejected if r["drop_stage"] == "dedup"]
+    assert len(duplicates) == 3 and all(r["text"] for r in duplicates)
+    assert not set(r["id"] for r in rejected) & set(table.column("id").to_pylist())

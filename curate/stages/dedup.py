@@ -61,10 +61,13 @@ class ExactHashStage(Stage):
 
 
 def scan_work_file(work_file: str, keys_dir: str | None, buckets: int) -> dict[str, int]:
-    """Count alive documents per language; with ``keys_dir``, shuffle their dedup keys into buckets."""
+    """Count documents per output group — ``language=<code>`` for alive ones, ``stage=<stage>`` for
+    documents a stage after reading dropped — and, with ``keys_dir``, shuffle the alive documents'
+    dedup keys into buckets."""
     table = pq.read_table(work_file, columns=["id", "text", "language", "crawl_date", "text_hash", "drop_stage"])
     alive = table.filter(pc.is_null(table.column("drop_stage")))
-    counts = Counter(alive.column("language").to_pylist())
+    counts = Counter(f"language={lang}" for lang in alive.column("language").to_pylist())
+    counts.update(f"stage={stage}" for stage in table.column("drop_stage").to_pylist() if stage not in (None, "read"))
     if keys_dir is None or alive.num_rows == 0:
         return dict(counts)
     name = posixpath.basename(work_file)

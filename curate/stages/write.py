@@ -1,8 +1,10 @@
 """Writing the output: deterministic, Hive-partitioned Parquet, committed by rename.
 
-Documents of language L go to ``data/language=L/part-<k>.parquet`` where ``k = hash(id) mod n_L`` and
-``n_L = ceil(alive documents of L / docs_per_file)``; each part is sorted by id. Names and contents
-depend only on the documents, not on how the input was split or which runner ran it.
+Documents go to output *groups*: kept documents of language L to ``data/language=L/``, and — when
+``output.rejected`` is on — documents dropped by stage S (after reading) to ``rejected/stage=S/``.
+A document goes to part ``k = hash(id) mod n`` of its group, with ``n = ceil(documents of the group /
+docs_per_file)``, and each part is sorted by id. Names and contents depend only on the documents, not
+on how the input was split or which runner ran it.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ import pyarrow.dataset as pds
 import pyarrow.parquet as pq
 
 from curate.io import write_parquet
-from curate.schema import OUTPUT_COLUMNS, OUTPUT_SCHEMA, mark_dropped
+from curate.schema import OUTPUT_COLUMNS, OUTPUT_SCHEMA, REJECTED_SCHEMA, mark_dropped
 from curate.stages.dedup import drops_for
 from curate.stats import RunStats
 
 
-def parts_per_language(counts: dict[str, int], docs_per_file: int) -> dict[str, int]:
-    return {lang: max(1, math.ceil(n / docs_per_file)) for lang, n in counts.items() if n}
+def parts_per_group(counts: dict[str, int], docs_per_file: int) -> dict[str, int]:
+    return {group: max(1, math.ceil(n / docs_per_file)) for group, n in counts.items() if n}
 
 
 def part_of(doc_id: str, n_parts: int) -> int:
@@ -33,10 +35,17 @@ def part_of(doc_id: str, n_parts: int) -> int:
     return int.from_bytes(hashlib.blake2b(doc_id.encode(), digest_size=8).digest(), "big") % n_parts
 
 
+def _stage_rows(table: pa.Table, groups: list[str], parts: dict[str, int], staging_dir: str, name: str) -> None:
+    targets = [(g, part_of(i, parts[g])) for g, i in zip(groups, table.column("id").to_pylist(), strict=True)]
+    for group, k in sorted(set(targets)):
+        mask = pa.array([t == (group, k) for t in targets])
+        write_parquet(table.filter(mask), f"{staging_dir}/{group}/part={k:05d}/{name}")
+
+
 def partition_work_file(
-    work_file: str, drops_dir: str | None, staging_dir: str, parts: dict[str, int]
+    work_file: str, drops_dir: str | None, staging_dir: str, parts: dict[str, int], rejected: bool = False
 ) -> RunStats:
-    """Apply dedup drops to one work file, spread its kept rows over the output parts, return its stats."""
+    """Apply dedup drops to one work file, spread its rows over the output parts, return its stats."""
     table = pq.read_table(work_file)
     if drops_dir is not None:
         dropped = drops_for(work_file, drops_dir)
@@ -44,27 +53,31 @@ def partition_work_file(
             reasons = ["exact_duplicate" if i in dropped else None for i in table.column("id").to_pylist()]
             table = mark_dropped(table, "dedup", reasons)
     stats = RunStats.from_table(table)
-    kept = table.filter(pc.is_null(table.column("drop_stage"))).select(OUTPUT_COLUMNS).cast(OUTPUT_SCHEMA)
+    name = posixpath.basename(work_file)
+    stages = table.column("drop_stage")
+    kept = table.filter(pc.is_null(stages)).select(OUTPUT_COLUMNS).cast(OUTPUT_SCHEMA)
     if kept.num_rows:
-        name = posixpath.basename(work_file)
-        languages = kept.column("language").to_pylist()
-        targets = [
-            (lang, part_of(doc_id, parts[lang]))
-            for lang, doc_id in zip(languages, kept.column("id").to_pylist(), strict=True)
-        ]
-        for lang, k in sorted(set(targets)):
-            mask = pa.array([t == (lang, k) for t in targets])
-            write_parquet(kept.filter(mask), f"{staging_dir}/language={lang}/part={k:05d}/{name}")
+        groups = [f"language={lang}" for lang in kept.column("language").to_pylist()]
+        _stage_rows(kept, groups, parts, f"{staging_dir}/data", name)
+    if rejected:
+        mask = pc.and_(pc.is_valid(stages), pc.not_equal(stages, "read"))
+        dropped_rows = table.filter(mask).select(REJECTED_SCHEMA.names).cast(REJECTED_SCHEMA)
+        if dropped_rows.num_rows:
+            groups = [f"stage={stage}" for stage in dropped_rows.column("drop_stage").to_pylist()]
+            _stage_rows(dropped_rows, groups, parts, f"{staging_dir}/rejected", name)
     return stats
 
 
-def write_part(language: str, part: int, staging_dir: str, data_dir: str, compression: str) -> int:
-    """Gather one output part from the staging files, sort by id, write it; return its row count."""
-    src = f"{staging_dir}/language={language}/part={part:05d}"
+def write_part(
+    kind: str, group: str, part: int, staging_dir: str, dest_dir: str, compression: str
+) -> int:
+    """Gather one output part (``kind`` data or rejected) from the staging files, sort it by id, write it."""
+    src = f"{staging_dir}/{kind}/{group}/part={part:05d}"
     fs, real = fsspec.core.url_to_fs(src)
     if not fs.exists(real):
         return 0
-    table = pds.dataset(real, filesystem=fs, format="parquet", schema=OUTPUT_SCHEMA).to_table()
+    schema = OUTPUT_SCHEMA if kind == "data" else REJECTED_SCHEMA
+    table = pds.dataset(real, filesystem=fs, format="parquet", schema=schema).to_table()
     table = table.take(pc.sort_indices(table, sort_keys=[("id", "ascending")]))
-    write_parquet(table, f"{data_dir}/language={language}/part-{part:05d}.parquet", compression=compression)
+    write_parquet(table, f"{dest_dir}/{kind}/{group}/part-{part:05d}.parquet", compression=compression)
     return table.num_rows
