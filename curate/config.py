@@ -75,6 +75,7 @@ class LangIdConfig:
 class QualityConfig:
     preset: str = _help("filter preset: a name in filters/ (e.g. default) or a YAML path", "default")
     enabled: bool = _help("run the quality filters", True)
+    annotate_only: bool = _help("compute and keep every quality signal; drop nothing, remove no line", False)
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,20 @@ class PipelineConfig:
         for key in ("output", "runner", "ray"):
             data.pop(key)
         data["output_layout"] = {"docs_per_file": self.output.docs_per_file}
-        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+        data["resolved"] = self._bundled_fingerprint()
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def _bundled_fingerprint(self) -> dict[str, Any]:
+        """What the named preset and language configs say today: editing them changes the hash."""
+        from curate.filters import load_preset
+        from curate.languages import language_config_dir
+
+        preset = load_preset(self.quality.preset)[0] if self.quality.enabled else None
+        languages = {
+            code: hashlib.sha256((language_config_dir() / f"{code}.yaml").read_bytes()).hexdigest()
+            for code in self.langid.languages
+        }
+        return {"preset": dataclasses.asdict(preset) if preset else None, "languages": languages}
 
 
 def _convert(tp: Any, value: Any, where: str) -> Any:
