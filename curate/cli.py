@@ -37,6 +37,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_langid(args: argparse.Namespace) -> int:
+    from curate.lid import langid_main
+
+    return langid_main(args.input)
+
+
 def _cmd_card(args: argparse.Namespace) -> int:
     from curate.card import card_from_output
 
@@ -64,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--rejected", action="store_true",
                      help="also write dropped documents, with stage and reason, to OUTPUT/rejected/")
     run.set_defaults(func=_cmd_run)
+
+    langid = sub.add_parser(
+        "langid", help="identify the language of each line: one JSON object {language, score} per line out"
+    )
+    langid.add_argument("--input", metavar="FILE", help="UTF-8 text, one document per line (default: stdin)")
+    langid.set_defaults(func=_cmd_langid)
 
     card = sub.add_parser("card", help="(re)write the dataset card README.md of a finished run")
     card.add_argument("output_dir", help="a curate output directory (with stats.json)")

@@ -38,6 +38,7 @@ WORK_SCHEMA = pa.schema(
         pa.field("html", pa.binary()),  # raw HTTP payload; emptied by the extract stage
         pa.field("content_type", pa.string()),
         pa.field("charset", pa.string()),  # from the HTTP Content-Type header, when given
+        pa.field("html_lang", pa.string()),  # the page's <html lang> attribute, a prior for language ID
         pa.field("text_hash", pa.string()),  # normalised-text hash, set by the exact-dedup stage
         pa.field("drop_stage", pa.string()),  # null while the document is alive
         pa.field("drop_reason", pa.string()),

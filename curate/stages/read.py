@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import posixpath
+import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -41,7 +42,7 @@ def document_id(path: str, position: int) -> str:
 class _Rows:
     """Column buffers flushed as a WORK_SCHEMA table every ``batch_size`` rows."""
 
-    COLUMNS = ("id", "source", "url", "crawl_date", "html", "text", "content_type", "charset",
+    COLUMNS = ("id", "source", "url", "crawl_date", "html", "text", "content_type", "charset", "html_lang",
                "drop_stage", "drop_reason")
 
     def __init__(self, batch_size: int) -> None:
@@ -73,6 +74,15 @@ def _warc_date(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     return None
+
+
+_HTML_LANG = re.compile(rb"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)", re.IGNORECASE)
+
+
+def html_lang(payload: bytes) -> str | None:
+    """The ``<html lang>`` attribute, looked for in the first 4 KB only (it is in the first tag)."""
+    match = _HTML_LANG.search(payload, 0, 4096)
+    return match.group(1).decode("ascii") if match else None
 
 
 def _is_html(content_type: str | None, payload: bytes) -> bool:
@@ -145,7 +155,7 @@ def _add_warc_record(rows: _Rows, path: str, record: Any) -> None:
     elif not _is_html(content_type, payload):
         rows.add(**common, content_type=content_type, drop_reason="not_html")
     else:
-        rows.add(**common, html=payload, content_type=content_type, charset=charset)
+        rows.add(**common, html=payload, content_type=content_type, charset=charset, html_lang=html_lang(payload))
 
 
 def _document_values(path: str, row: int, obj: dict[str, Any]) -> dict[str, Any]:

