@@ -40,7 +40,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_langid(args: argparse.Namespace) -> int:
     from curate.lid import langid_main
 
-    return langid_main(args.input)
+    return langid_main(args.input, sys.stdout)
+
+
+def _cmd_dedup(args: argparse.Namespace) -> int:
+    from curate.neardup import dedup_main
+
+    opts = {"keep": args.keep, "scope": args.scope, "index_dir": args.save_index,
+            "previous_index": args.against or None}
+    return dedup_main(args.inputs, args.output, runner=args.runner or "local", address=args.address,
+                      num_cpus=args.num_cpus, **opts)
 
 
 def _cmd_card(args: argparse.Namespace) -> int:
@@ -76,6 +85,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     langid.add_argument("--input", metavar="FILE", help="UTF-8 text, one document per line (default: stdin)")
     langid.set_defaults(func=_cmd_langid)
+
+    dedup = sub.add_parser(
+        "dedup", help="remove URL, exact and near duplicates (MinHash LSH) from Parquet/JSONL documents"
+    )
+    dedup.add_argument("inputs", nargs="+", metavar="INPUT", help="Parquet/JSONL files, globs or directories")
+    dedup.add_argument("--output", required=True, metavar="DIR",
+                       help="kept documents to DIR/data/, cluster membership to DIR/duplicates.parquet")
+    dedup.add_argument("--runner", choices=["ray", "local"], help="execution engine (default: local)")
+    dedup.add_argument("--address", metavar="ADDR", help="join this Ray cluster")
+    dedup.add_argument("--num-cpus", type=int, metavar="N", help="CPUs of the local Ray")
+    dedup.add_argument("--keep", choices=["most_recent_then_longest", "longest", "oldest", "first"],
+                       help="which member of a cluster survives (default: most_recent_then_longest)")
+    dedup.add_argument("--scope", choices=["language", "global"],
+                       help="near-duplicates within a language or across all")
+    dedup.add_argument("--save-index", metavar="DIR", help="save the signature/band index for later incremental runs")
+    dedup.add_argument("--against", nargs="+", metavar="INDEX",
+                       help="indices of earlier runs to dedup against; their documents are never dropped")
+    dedup.set_defaults(func=_cmd_dedup)
 
     card = sub.add_parser("card", help="(re)write the dataset card README.md of a finished run")
     card.add_argument("output_dir", help="a curate output directory (with stats.json)")

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import yaml
 
 from curate.errors import ConfigError
+from curate.neardup import NearDupConfig
 
 #: The 24 official EU languages plus Catalan, Basque, Galician and Luxembourgish.
 EU_LANGUAGES: tuple[str, ...] = (
@@ -81,7 +82,10 @@ class QualityConfig:
 @dataclass(frozen=True)
 class DedupConfig:
     exact: bool = _help("drop exact duplicates of the normalised text", True)
-    buckets: int = _help("hash buckets of the dedup shuffle (files exchanged between sub-steps)", 16)
+    buckets: int = _help("hash buckets of the exact-dedup shuffle (files exchanged between sub-steps)", 16)
+    url: bool = _help("drop documents whose normalised URL was crawled again; keep the most recent crawl", True)
+    near_enabled: bool = _help("drop near-duplicates found by MinHash LSH (settings under dedup.near)", True)
+    near: NearDupConfig = _help("MinHash LSH near-duplicate settings (FineWeb-2 defaults)", factory=NearDupConfig)
 
 
 @dataclass(frozen=True)
@@ -238,5 +242,6 @@ def validate(config: PipelineConfig) -> None:
                         ("dedup.buckets", config.dedup.buckets)):
         if value < 1:
             raise ConfigError(f"{name}: must be >= 1, got {value}")
+    config.dedup.near.validate()
     if config.extract.timeout_s <= 0:
         raise ConfigError(f"extract.timeout_s: must be > 0, got {config.extract.timeout_s}")

@@ -33,6 +33,7 @@ from curate.card import write_card
 from curate.config import PipelineConfig
 from curate.errors import OutputError
 from curate.io import expand_inputs, write_json
+from curate.neardup import DedupKinds, find_duplicates
 from curate.runners import Runner, make_runner
 from curate.stage import Stage
 from curate.stages.dedup import ExactHashStage, resolve_bucket, scan_work_file
@@ -85,6 +86,7 @@ class Layout:
         self.docs = f"{self.work}/docs"
         self.keys = f"{self.work}/dedup/keys"
         self.drops = f"{self.work}/dedup/drops"
+        self.neardup = f"{self.work}/dedup/near"
         self.staging = f"{self.work}/staging"
         self.out_staging = f"{self.work}/out"  # holds data/ and rejected/ until the commit
         self.data = f"{self.root}/data"
@@ -151,13 +153,20 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
                 functools.partial(resolve_bucket, keys_dir=layout.keys, drops_dir=drops_dir),
                 list(range(config.dedup.buckets)), desc="dedup: resolve buckets",
             ))
+        plan = None
+        if config.dedup.url or config.dedup.near_enabled:
+            kinds = DedupKinds(url=config.dedup.url, exact=False, near=config.dedup.near_enabled)
+            plan = find_duplicates(work_files, layout.neardup, config.dedup.near, runner, kinds, run_mode=True,
+                                   exclude_dir=drops_dir)
+            counts["stage=dedup"] += plan.counts.get("dropped_url", 0) + plan.counts.get("dropped_near", 0)
         if not config.output.rejected:
             counts = Counter({g: n for g, n in counts.items() if g.startswith("language=")})
         parts = parts_per_group(counts, config.output.docs_per_file)
         per_file_stats = runner.map(
             functools.partial(partition_work_file, drops_dir=drops_dir, staging_dir=layout.staging, parts=parts,
                               rejected=config.output.rejected),
-            work_files, desc="write: partition",
+            [(wf, plan.assignment_path(i) if plan else None) for i, wf in enumerate(work_files)],
+            desc="write: partition",
         )
         targets = [("data" if g.startswith("language=") else "rejected", g, k)
                    for g in sorted(parts) for k in range(parts[g])]
@@ -184,6 +193,7 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
         "duration_s": round(finished - started, 3),
         "rejected_written": sum(n for (kind, _, _), n in zip(targets, written, strict=True) if kind == "rejected"),
         "quality_preset": config.quality.preset,
+        "dedup": _dedup_summary(config, plan.counts if plan else {}),
         "lid_thresholds": next(s.thresholds for s in stages if isinstance(s, LangIdStage)),
         "versions": _versions(),
         **stats.to_dict(),
@@ -192,6 +202,19 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
     layout.remove(layout.work)
     write_json(summary, layout.stats)  # last: its presence marks the run complete
     return RunResult(layout.root, summary)
+
+
+def _dedup_summary(config: PipelineConfig, counts: dict[str, Any]) -> dict[str, Any]:
+    """How dedup was configured and what it found (drops by kind are under drops.dedup)."""
+    near = config.dedup.near
+    return {
+        "kinds": {"exact": config.dedup.exact, "url": config.dedup.url, "near": config.dedup.near_enabled},
+        "clusters": counts.get("clusters", 0),
+        "documents_in_clusters": counts.get("documents_in_clusters", 0),
+        "minhash": {"num_perm": near.num_perm, "bands": near.num_bands, "rows_per_band": near.rows_per_band,
+                    "ngram_size": near.ngram_size, "hash_function": near.hash_function, "scheme": near.scheme,
+                    "seed": near.seed, "scope": near.scope, "keep": near.keep},
+    }
 
 
 def _write_part(target: tuple[str, str, int], staging_dir: str, dest_dir: str, compression: str) -> int:

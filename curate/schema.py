@@ -29,6 +29,7 @@ OUTPUT_SCHEMA = pa.schema(
         pa.field("source", pa.string()),  # input file + "#" + record offset (WARC) or row (JSONL/Parquet)
         pa.field("crawl_date", TIMESTAMP),
         pa.field("signals", SIGNALS),
+        pa.field("cluster_size", pa.int64()),  # documents in its duplicate cluster (1: unique), for up-sampling
     ]
 )
 
@@ -40,6 +41,7 @@ WORK_SCHEMA = pa.schema(
         pa.field("charset", pa.string()),  # from the HTTP Content-Type header, when given
         pa.field("html_lang", pa.string()),  # the page's <html lang> attribute, a prior for language ID
         pa.field("text_hash", pa.string()),  # normalised-text hash, set by the exact-dedup stage
+        pa.field("duplicate_of", pa.string()),  # for documents dedup dropped: the id of the one kept
         pa.field("drop_stage", pa.string()),  # null while the document is alive
         pa.field("drop_reason", pa.string()),
     ]
@@ -48,7 +50,9 @@ WORK_SCHEMA = pa.schema(
 OUTPUT_COLUMNS = OUTPUT_SCHEMA.names
 
 #: The rejected/ side output: documents a stage dropped, with the stage and the reason.
-REJECTED_SCHEMA = pa.schema([*OUTPUT_SCHEMA, WORK_SCHEMA.field("drop_stage"), WORK_SCHEMA.field("drop_reason")])
+REJECTED_SCHEMA = pa.schema(
+    [*OUTPUT_SCHEMA, *(WORK_SCHEMA.field(name) for name in ("drop_stage", "drop_reason", "duplicate_of"))]
+)
 
 
 def empty_work_table() -> pa.Table:

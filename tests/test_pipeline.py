@@ -157,3 +157,27 @@ def test_rejected_side_output_holds_every_dropped_document(tmp_path):
     duplicates = [r for r in rejected if r["drop_stage"] == "dedup"]
     assert len(duplicates) == 3 and all(r["text"] for r in duplicates)
     assert not set(r["id"] for r in rejected) & set(table.column("id").to_pylist())
+
+
+def test_url_and_near_duplicates_in_a_run(tmp_path):
+    import pyarrow.parquet as pq
+    from test_filters import GERMAN, POLISH
+
+    near = GERMAN.replace("zwei Jahre lang", "drei Jahre lang").replace("kleines Konzert", "großes Konzert")
+    rows = [
+        {"id": "orig", "text": GERMAN, "url": "https://a.de/x", "crawl_date": "2024-05-01T00:00:00Z"},
+        {"id": "near", "text": near, "url": "https://b.de/y", "crawl_date": "2024-04-01T00:00:00Z"},
+        {"id": "pl-old", "text": POLISH, "url": "https://c.pl/z?utm_source=x", "crawl_date": "2023-01-01T00:00:00Z"},
+        {"id": "pl-new", "text": POLISH + " Dziękujemy.", "url": "https://www.c.pl/z", "crawl_date": "2024-01-01"},
+    ]
+    path = tmp_path / "docs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "out"
+    run(sample_config(out, **{"input.paths": [str(path)], "output.rejected": True}))
+    table, stats = read_output(out)
+    assert_accounting(table, stats)
+    assert stats["drops"]["dedup"] == {"near_duplicate": 1, "url_duplicate": 1}
+    kept = {r["id"]: r["cluster_size"] for r in table.select(["id", "cluster_size"]).to_pylist()}
+    assert kept == {"orig": 2, "pl-new": 2}  # most recent crawl kept; cluster size recorded for up-sampling
+    rejected = {r["id"]: (r["drop_reason"], r["duplicate_of"]) for r in pq.read_table(out / "rejected").to_pylist()}
+    assert rejected == {"near": ("near_duplicate", "orig"), "pl-old": ("url_duplicate", "pl-new")}

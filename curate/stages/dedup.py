@@ -122,11 +122,12 @@ def resolve_bucket(bucket: int, keys_dir: str, drops_dir: str) -> int:
     return drops.num_rows
 
 
-def drops_for(work_file: str, drops_dir: str) -> set[str]:
-    """Ids of ``work_file`` that the dedup step dropped."""
+def drops_for(work_file: str, drops_dir: str) -> dict[str, str]:
+    """Ids of ``work_file`` that the exact-dedup step dropped, each with the id it duplicates."""
     fs, real = fsspec.core.url_to_fs(drops_dir)
     if not fs.exists(real) or not fs.ls(real):
-        return set()
+        return {}
     dataset = pds.dataset(real, filesystem=fs, format="parquet", schema=DROP_SCHEMA)
     name = posixpath.basename(work_file)
-    return set(dataset.to_table(columns=["id"], filter=pds.field("work_file") == name).column("id").to_pylist())
+    table = dataset.to_table(columns=["id", "duplicate_of"], filter=pds.field("work_file") == name)
+    return dict(zip(table.column("id").to_pylist(), table.column("duplicate_of").to_pylist(), strict=True))

@@ -20,7 +20,8 @@ import pyarrow.dataset as pds
 import pyarrow.parquet as pq
 
 from curate.io import write_parquet
-from curate.schema import OUTPUT_COLUMNS, OUTPUT_SCHEMA, REJECTED_SCHEMA, mark_dropped
+from curate.neardup import read_assignments
+from curate.schema import OUTPUT_COLUMNS, OUTPUT_SCHEMA, REJECTED_SCHEMA, mark_dropped, with_column
 from curate.stages.dedup import drops_for
 from curate.stats import RunStats
 
@@ -43,15 +44,32 @@ def _stage_rows(table: pa.Table, groups: list[str], parts: dict[str, int], stagi
 
 
 def partition_work_file(
-    work_file: str, drops_dir: str | None, staging_dir: str, parts: dict[str, int], rejected: bool = False
+    item: tuple[str, str | None], drops_dir: str | None, staging_dir: str, parts: dict[str, int],
+    rejected: bool = False,
 ) -> RunStats:
-    """Apply dedup drops to one work file, spread its rows over the output parts, return its stats."""
+    """Apply the dedup decisions to one work file — exact drops from ``drops_dir``, URL and near-duplicate
+    assignments from the file ``item[1]`` — spread its rows over the output parts, return its stats."""
+    work_file, assignments = item
     table = pq.read_table(work_file)
+    n = table.num_rows
+    reasons: list[str | None] = [None] * n
+    duplicate_of: list[str | None] = [None] * n
+    cluster_size = [1] * n
     if drops_dir is not None:
         dropped = drops_for(work_file, drops_dir)
         if dropped:
-            reasons = ["exact_duplicate" if i in dropped else None for i in table.column("id").to_pylist()]
-            table = mark_dropped(table, "dedup", reasons)
+            for i, doc_id in enumerate(table.column("id").to_pylist()):
+                if doc_id in dropped:
+                    reasons[i], duplicate_of[i] = "exact_duplicate", dropped[doc_id]
+    if assignments is not None:
+        for row in read_assignments(assignments).to_pylist():
+            i = row["row"]
+            cluster_size[i] = row["cluster_size"]
+            if not row["kept"]:
+                reasons[i], duplicate_of[i] = f"{row['kind']}_duplicate", row["duplicate_of"]
+    table = mark_dropped(table, "dedup", reasons)
+    table = with_column(table, "duplicate_of", duplicate_of)
+    table = with_column(table, "cluster_size", cluster_size)
     stats = RunStats.from_table(table)
     name = posixpath.basename(work_file)
     stages = table.column("drop_stage")

@@ -1,0 +1,35 @@
+"""The `curate` verbs end to end, as a user types them (in-process, through cli.main)."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+
+import pyarrow.parquet as pq
+from test_filters import GERMAN, POLISH
+
+from curate.cli import main
+
+
+def test_langid_reads_stdin_and_writes_json_lines(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{GERMAN.splitlines()[0]}\n\n{POLISH.splitlines()[0]}\n"
+                                                  "Это предложение написано на русском языке.\n"))
+    assert main(["langid"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["language"] for line in lines] == ["de", "und", "pl", "ru"]
+    assert all(0.0 <= line["score"] <= 1.0 for line in lines)
+
+
+def test_dedup_standalone_writes_kept_documents_and_clusters(tmp_path, capsys):
+    rows = [{"id": "a", "text": GERMAN, "source_tag": "x"}, {"id": "b", "text": GERMAN.replace("zwei", "drei")},
+            {"id": "c", "text": POLISH}]
+    path = tmp_path / "docs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "out"
+    assert main(["dedup", str(path), "--output", str(out)]) == 0
+    kept = pq.read_table(out / "data")
+    assert sorted(kept.column("id").to_pylist()) == ["a", "c"]
+    assert "source_tag" in kept.column_names  # other columns kept
+    clusters = {r["id"]: (r["cluster_id"], r["kept"]) for r in pq.read_table(out / "duplicates.parquet").to_pylist()}
+    assert clusters == {"a": ("a", True), "b": ("a", False)}
