@@ -181,3 +181,11 @@ def test_url_and_near_duplicates_in_a_run(tmp_path):
     assert kept == {"orig": 2, "pl-new": 2}  # most recent crawl kept; cluster size recorded for up-sampling
     rejected = {r["id"]: (r["drop_reason"], r["duplicate_of"]) for r in pq.read_table(out / "rejected").to_pylist()}
     assert rejected == {"near": ("near_duplicate", "orig"), "pl-old": ("url_duplicate", "pl-new")}
+
+
+def test_card_reports_dedup_counts_from_stats(sample_run):
+    out, result = sample_run
+    card = (out / "README.md").read_text()
+    exact = result.stats["drops"]["dedup"]["exact_duplicate"]
+    assert f"| exact | yes | {exact:,} |" in card
+    assert "| near | yes |" in card and "14 bands × 8 rows" in card

@@ -70,6 +70,24 @@ def render_card(stats: dict[str, Any]) -> str:
     for stage, reasons in stats["drops"].items():
         for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
             lines.append(f"| {stage} | {reason} | {n:,} |")
+    dedup = stats.get("dedup")
+    if dedup:
+        dropped = stats["drops"].get("dedup", {})
+        entering = stats["stages"].get("dedup", {}).get("in", 0)
+        lines += ["", "## Deduplication", "",
+                  "| kind | enabled | documents dropped | share of documents reaching dedup |", "|---|---|---:|---:|"]
+        for kind in ("exact", "url", "near"):
+            n = dropped.get(f"{kind}_duplicate", 0)
+            share = n / entering if entering else 0.0
+            lines.append(f"| {kind} | {'yes' if dedup['kinds'].get(kind) else 'no'} | {n:,} | {share:.1%} |")
+        mh = dedup["minhash"]
+        lines += ["", f"Near-duplicates: MinHash LSH, {mh['ngram_size']}-word shingles, {mh['bands']} bands × "
+                      f"{mh['rows_per_band']} rows ({mh['hash_function']}, {mh['scheme']}), scope {mh['scope']}, "
+                      f"keep {mh['keep']}. Kept documents carry `cluster_size` (for up-sampling)."]
+    if stats.get("pii_redactions"):
+        lines += ["", "## PII redaction", "", "| type | redactions |", "|---|---:|"]
+        for kind, n in stats["pii_redactions"].items():
+            lines.append(f"| {kind} | {n:,} |")
     lines += [
         "",
         "## Pipeline configuration",
