@@ -23,6 +23,8 @@ import yaml
 
 from curate.errors import ConfigError
 from curate.neardup import NearDupConfig
+from curate.pii import PiiConfig
+from curate.stages.url_filter import UrlFilterConfig
 
 #: The 24 official EU languages plus Catalan, Basque, Galician and Luxembourgish.
 EU_LANGUAGES: tuple[str, ...] = (
@@ -106,9 +108,11 @@ class PipelineConfig:
     name: str = _help("pipeline name", "curate")
     input: InputConfig = _help("what to read", factory=InputConfig)
     output: OutputConfig = _help("where to write", factory=OutputConfig)
+    url_filter: UrlFilterConfig = _help("domain/URL blocklists, applied before extraction", factory=UrlFilterConfig)
     extract: ExtractConfig = _help("main-text extraction", factory=ExtractConfig)
     langid: LangIdConfig = _help("language identification", factory=LangIdConfig)
     quality: QualityConfig = _help("quality filters", factory=QualityConfig)
+    pii: PiiConfig = _help("PII redaction (e-mail, phone, IP, IBAN, national ids with check digits)", factory=PiiConfig)
     dedup: DedupConfig = _help("deduplication", factory=DedupConfig)
     runner: Literal["ray", "local"] = _help("execution engine", "ray")
     ray: RayConfig = _help("Ray runner settings", factory=RayConfig)

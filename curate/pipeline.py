@@ -39,7 +39,9 @@ from curate.stage import Stage
 from curate.stages.dedup import ExactHashStage, resolve_bucket, scan_work_file
 from curate.stages.extract import ExtractStage
 from curate.stages.langid import LangIdStage
+from curate.stages.pii import PiiStage
 from curate.stages.quality import QualityStage
+from curate.stages.url_filter import UrlFilterStage
 from curate.stages.write import partition_work_file, parts_per_group, write_part
 from curate.stats import RunStats
 
@@ -50,9 +52,14 @@ MARKER = ".curate-run"
 
 def build_stages(config: PipelineConfig) -> list[Stage]:
     """The per-document stages in order; building them validates their configuration."""
-    stages: list[Stage] = [ExtractStage(config.extract), LangIdStage(config.langid)]
+    stages: list[Stage] = []
+    if config.url_filter.enabled:
+        stages.append(UrlFilterStage(config.url_filter))
+    stages += [ExtractStage(config.extract), LangIdStage(config.langid)]
     if config.quality.enabled:
         stages.append(QualityStage(config.quality, config.langid.languages))
+    if config.pii.enabled:
+        stages.append(PiiStage(config.pii))
     if config.dedup.exact:
         stages.append(ExactHashStage())
     return stages

@@ -92,7 +92,7 @@ def merge_signals(table: pa.Table, new: list[dict[str, float]]) -> pa.Table:
     if not any(new):
         return table
     old = table.column("signals").to_pylist()
-    merged = [dict(o or {}) | n if n else o for o, n in zip(old, new, strict=True)]
+    merged = [dict(o or ()) | (n or {}) for o, n in zip(old, new, strict=True)]
     return with_column(table, "signals", pa.array([list(m.items()) if m else None for m in merged], SIGNALS))
 
 

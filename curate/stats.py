@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from curate.errors import AccountingError
 
 #: The per-document stages in pipeline order (for "documents entering each stage").
-STAGE_ORDER = ("read", "extract", "langid", "quality", "dedup")
+STAGE_ORDER = ("read", "url_filter", "extract", "langid", "quality", "pii", "dedup")
 
 
 @dataclass
@@ -44,7 +44,7 @@ class RunStats:
             grouped = per_lang.group_by("language").aggregate([("chars", "count"), ("chars", "sum")])
             for row in grouped.to_pylist():
                 stats.documents[row["language"]] += row["chars_count"]
-                stats.characters[row["language"]] += row["chars_sum"]
+                stats.characters[row["language"]] += row["chars_sum"] or 0
             signals = kept.column("signals").combine_chunks()
             if signals.null_count < len(signals):
                 flat = pa.table({"key": signals.keys, "value": signals.items})

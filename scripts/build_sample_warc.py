@@ -7,7 +7,8 @@ record first and a ``request`` record before every ``response`` or ``revisit``. 
   et fi fr ga hr hu it lt lv mt nl pl pt ro sk sl sv) plus ca eu gl lb, each with a cookie banner,
   navigation, sidebar and footer in the page's language;
 * 3 pages that serve the title and body of one of those articles at another URL (exact duplicates);
-* 1 single-page-app shell with no text for the extractor;
+* 1 single-page-app shell with no text for the extractor; 1 page on a blocklisted domain;
+* PII in one kept article (an e-mail address and a phone number, redacted by the pii stage);
 * 5 junk pages for the quality filters: a "coming soon" stub, a link farm, a list of bare
   category names, a theme demo with lorem ipsum and a page that is only JavaScript and cookie
   notices;
@@ -554,6 +555,11 @@ def build() -> tuple[WarcBuilder, list[Expectation]]:
     warc.add_exchange(HttpResponse(pdf_url, 200, tiny_pdf("Amtsblatt der Gemeinde Beispiel 3/2024"), "application/pdf"))
     expected.append(Expectation("response", pdf_url, "skipped:non-html", note="application/pdf"))
 
+    blocked_url = "https://www.video-example.xxx/watch/12345"
+    warc.add_exchange(html_response(blocked_url, render_page(articles[0])))
+    expected.append(Expectation("response", blocked_url, "dropped:url", "de",
+                                "a domain on filters/url_blocklist.txt (.xxx): dropped before extraction"))
+
     app_url = "https://app.kalender-beispiel.de/"
     warc.add_exchange(html_response(app_url, APP_SHELL_PAGE.encode("utf-8")))
     expected.append(Expectation("response", app_url, "dropped:extraction", "de",
@@ -595,7 +601,7 @@ def expected_markdown(expected: list[Expectation], counts: Counter[str]) -> str:
         "earlier WARC-Date but a later file position than the original named in `note`, so the original",
         "is kept under either rule), `dropped:quality` (a quality filter; `note` says which kind),",
         "`dropped:language` (language outside curate's set; `lang` is the page's real language),",
-        "`dropped:extraction` (the extractor finds no text),",
+        "`dropped:extraction` (the extractor finds no text), `dropped:url` (blocklisted domain),",
         "`skipped:non-html`, `skipped:http-status`, `skipped:empty` (no document to extract) and",
         "`skipped:record-type` (not a response).",
         "",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pyarrow as pa
+import pyarrow.compute  # noqa: F401 - pa.compute
 import pytest
 import yaml
 from conftest import SAMPLE_WARC, shared
@@ -35,8 +37,11 @@ def test_sample_every_stage_does_something(sample_run):
     out, _ = sample_run
     table, stats = read_output(out)
     assert_accounting(table, stats)
-    for stage in ("read", "extract", "langid", "quality", "dedup"):
+    for stage in ("read", "url_filter", "extract", "langid", "quality", "dedup"):
         assert stats["drops"].get(stage), f"stage {stage} dropped nothing on the sample"
+    assert stats["pii_redactions"] == {"email": 1, "phone": 1}
+    danish = table.filter(pa.compute.equal(table.column("language"), "da")).column("text")[0].as_py()
+    assert "<EMAIL>" in danish and "<PHONE>" in danish and "@" not in danish
     assert stats["drops"]["dedup"]["exact_duplicate"] >= 2
     assert stats["drops"]["langid"]["not_target_language"] >= 3
     assert stats["drops"]["read"]["request_record"] >= 20

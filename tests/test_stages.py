@@ -115,3 +115,11 @@ def test_time_limit_is_not_swallowed_and_never_leaks():
         sum(range(1000))
     time.sleep(0.3)  # past the limit: nothing may fire into later code
     assert not deadline.expired
+
+
+def test_signals_merge_keeps_earlier_ones():
+    from curate.schema import merge_signals
+
+    table = merge_signals(work_table({"id": ["a", "b", "c"]}), [{"x": 1.0}, {}, {"y": 2.0}])
+    table = merge_signals(table, [{}, {"z": 3.0}, {"y": 4.0}])
+    assert [dict(s or []) for s in table.column("signals").to_pylist()] == [{"x": 1.0}, {"z": 3.0}, {"y": 4.0}]

@@ -64,7 +64,10 @@ def render_card(stats: dict[str, Any]) -> str:
         lines.append(f"| {LANGUAGE_NAMES.get(lang, lang)} | {lang} | {row['documents']:,} | "
                      f"{row['characters']:,} | {share:.1%} |")
     lines += ["", "## Processing funnel", "", "| stage | in | dropped | out |", "|---|---:|---:|---:|"]
-    for stage, row in stats["stages"].items():
+    from curate.stats import STAGE_ORDER
+
+    order = {stage: i for i, stage in enumerate(STAGE_ORDER)}
+    for stage, row in sorted(stats["stages"].items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])):
         lines.append(f"| {stage} | {row['in']:,} | {row['dropped']:,} | {row['out']:,} |")
     lines += ["", "### Drops by reason", "", "| stage | reason | documents |", "|---|---|---:|"]
     for stage, reasons in stats["drops"].items():
