@@ -104,6 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="indices of earlier runs to dedup against; their documents are never dropped")
     dedup.set_defaults(func=_cmd_dedup)
 
+    from curate.tokenize import add_tokenize_arguments, tokenize_main
+
+    tokenize = sub.add_parser(
+        "tokenize", help="Parquet documents -> Megatron .bin/.idx shards per language, manifest, lineage, blend"
+    )
+    add_tokenize_arguments(tokenize)
+    tokenize.set_defaults(func=tokenize_main)
+
     card = sub.add_parser("card", help="(re)write the dataset card README.md of a finished run")
     card.add_argument("output_dir", help="a curate output directory (with stats.json)")
     card.set_defaults(func=_cmd_card)

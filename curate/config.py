@@ -25,6 +25,7 @@ from curate.errors import ConfigError
 from curate.neardup import NearDupConfig
 from curate.pii import PiiConfig
 from curate.stages.url_filter import UrlFilterConfig
+from curate.tokenize import TokenizeConfig
 
 #: The 24 official EU languages plus Catalan, Basque, Galician and Luxembourgish.
 EU_LANGUAGES: tuple[str, ...] = (
@@ -114,6 +115,7 @@ class PipelineConfig:
     quality: QualityConfig = _help("quality filters", factory=QualityConfig)
     pii: PiiConfig = _help("PII redaction (e-mail, phone, IP, IBAN, national ids with check digits)", factory=PiiConfig)
     dedup: DedupConfig = _help("deduplication", factory=DedupConfig)
+    tokenize: TokenizeConfig | None = _help("tokenize data/ into OUTPUT/tokenized (Megatron .bin/.idx shards)", None)
     runner: Literal["ray", "local"] = _help("execution engine", "ray")
     ray: RayConfig = _help("Ray runner settings", factory=RayConfig)
     card: CardConfig = _help("dataset card", factory=CardConfig)
@@ -216,6 +218,11 @@ def load_pipeline(path: Path, overrides: dict[str, Any] | None = None) -> Pipeli
     inputs = (data.get("input") or {}).get("paths") if isinstance(data.get("input"), dict) else None
     if isinstance(inputs, list):
         data["input"]["paths"] = [p if _is_remote(p) or Path(p).is_absolute() else str(base / p) for p in inputs]
+    tokenize = data.get("tokenize")
+    if isinstance(tokenize, dict) and isinstance(tokenize.get("tokenizer"), str):
+        tok = tokenize["tokenizer"]
+        if tok and not _is_remote(tok) and not Path(tok).is_absolute():
+            tokenize["tokenizer"] = str(base / tok)
     for dotted, value in (overrides or {}).items():
         if value is None:
             continue
@@ -247,5 +254,7 @@ def validate(config: PipelineConfig) -> None:
         if value < 1:
             raise ConfigError(f"{name}: must be >= 1, got {value}")
     config.dedup.near.validate()
+    if config.tokenize is not None:
+        config.tokenize.check()
     if config.extract.timeout_s <= 0:
         raise ConfigError(f"extract.timeout_s: must be > 0, got {config.extract.timeout_s}")

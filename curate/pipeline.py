@@ -44,6 +44,7 @@ from curate.stages.quality import QualityStage
 from curate.stages.url_filter import UrlFilterStage
 from curate.stages.write import partition_work_file, parts_per_group, write_part
 from curate.stats import RunStats
+from curate.tokenize import tokenize_run_output
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,7 @@ def _prepare_output(layout: Layout, config: PipelineConfig) -> RunResult | None:
     layout.remove(layout.work)
     layout.remove(layout.data)
     layout.remove(layout.rejected)
+    layout.remove(f"{layout.root}/tokenized")
     layout.fs.makedirs(layout.real, exist_ok=True)
     with layout.fs.open(fsspec.core.url_to_fs(layout.marker)[1], "w") as fh:
         fh.write(config.config_hash() + "\n")
@@ -182,12 +184,22 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
                               compression=config.output.compression),
             targets, desc="write: parts",
         )
-    stats = sum(per_file_stats, RunStats())
-    stats.check(sum(n for (kind, _, _), n in zip(targets, written, strict=True) if kind == "data"))
-    for kind, final in (("data", layout.data), ("rejected", layout.rejected)):
-        staged = f"{layout.out_staging}/{kind}"
-        if layout.exists(staged):
-            layout.fs.mv(fsspec.core.url_to_fs(staged)[1], fsspec.core.url_to_fs(final)[1], recursive=True)
+        stats = sum(per_file_stats, RunStats())
+        stats.check(sum(n for (kind, _, _), n in zip(targets, written, strict=True) if kind == "data"))
+        for kind, final in (("data", layout.data), ("rejected", layout.rejected)):
+            staged = f"{layout.out_staging}/{kind}"
+            if layout.exists(staged):
+                layout.fs.mv(fsspec.core.url_to_fs(staged)[1], fsspec.core.url_to_fs(final)[1], recursive=True)
+        tokenized = None
+        if config.tokenize is not None and stats.documents_kept:
+            result = tokenize_run_output(layout.root, config.tokenize, runner)
+            tokenized = {
+                "tokens": result["tokens"],
+                "per_language": {lang: v["tokens"] for lang, v in result["languages"].items()},
+                "shards": len(result["shards"]),
+                "dtype": result["dtype"],
+                "tokenizer_sha256": result["tokenizer"]["sha256"],
+            }
     finished = time.time()
     summary = {
         "pipeline": config.name,
@@ -201,6 +213,7 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
         "rejected_written": sum(n for (kind, _, _), n in zip(targets, written, strict=True) if kind == "rejected"),
         "quality_preset": config.quality.preset,
         "dedup": _dedup_summary(config, plan.counts if plan else {}),
+        "tokenized": tokenized,
         "lid_thresholds": next(s.thresholds for s in stages if isinstance(s, LangIdStage)),
         "versions": _versions(),
         **stats.to_dict(),

@@ -194,3 +194,17 @@ def test_card_reports_dedup_counts_from_stats(sample_run):
     exact = result.stats["drops"]["dedup"]["exact_duplicate"]
     assert f"| exact | yes | {exact:,} |" in card
     assert "| near | yes |" in card and "14 bands × 8 rows" in card
+
+
+def test_run_with_a_tokenize_section_writes_shards_and_token_counts(tmp_path):
+    tokenizer = shared("tokenizer", "llama2-32k__dolma-llama-test-tokenizer.json")
+    out = tmp_path / "out"
+    result = run(sample_config(out, **{"tokenize.tokenizer": str(tokenizer)}))
+    tokenized = result.stats["tokenized"]
+    manifest = json.loads((out / "tokenized" / "manifest.json").read_text())
+    assert tokenized["tokens"] == manifest["tokens"] > 0
+    assert set(tokenized["per_language"]) == set(result.stats["languages"])
+    assert sorted(p.name for p in (out / "tokenized" / "de").glob("*.idx")) == ["de-00000.idx"]
+    card = (out / "README.md").read_text()
+    assert f"| German | de | 1 | {result.stats['languages']['de']['characters']:,} | " \
+           f"{tokenized['per_language']['de']:,} |" in card

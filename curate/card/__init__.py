@@ -56,13 +56,20 @@ def render_card(stats: dict[str, Any]) -> str:
         "",
         "## Languages",
         "",
-        "| language | code | documents | characters | share of documents |",
-        "|---|---|---:|---:|---:|",
+        "| language | code | documents | characters | tokens | share of documents |",
+        "|---|---|---:|---:|---:|---:|",
     ]
+    tokens = (stats.get("tokenized") or {}).get("per_language", {})
     for lang, row in sorted(languages.items(), key=lambda kv: -kv[1]["documents"]):
         share = row["documents"] / total_docs if total_docs else 0.0
+        n_tokens = f"{tokens[lang]:,}" if lang in tokens else "–"
         lines.append(f"| {LANGUAGE_NAMES.get(lang, lang)} | {lang} | {row['documents']:,} | "
-                     f"{row['characters']:,} | {share:.1%} |")
+                     f"{row['characters']:,} | {n_tokens} | {share:.1%} |")
+    if stats.get("tokenized"):
+        tok = stats["tokenized"]
+        lines += ["", f"Tokenised into {tok['shards']} Megatron shard(s) ({tok['dtype']}, {tok['tokens']:,} tokens) "
+                      f"under `tokenized/` with the tokenizer of sha256 `{tok['tokenizer_sha256'][:16]}…`; "
+                      "`tokenized/blend.txt` holds the language blend."]
     lines += ["", "## Processing funnel", "", "| stage | in | dropped | out |", "|---|---:|---:|---:|"]
     from curate.stats import STAGE_ORDER
 
