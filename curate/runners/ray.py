@@ -103,6 +103,8 @@ class RayRunner(Runner):
             batch_format="pyarrow",
             compute=ray.data.ActorPoolStrategy(min_size=1, max_size=workers),
             num_cpus=WORKER_CPUS,
+            # Ray schedules a worker only where the memory its stages declare (Stage.resources) is free.
+            memory=sum(s.resources.memory_mb or 0 for s in stages) * 2**20 or None,
         )
         return sorted(row["path"] for row in ds.take_all())
 
