@@ -6,7 +6,8 @@ record first and a ``request`` record before every ``response`` or ``revisit``. 
 * 28 article pages in languages curate keeps, one per official EU language (bg cs da de el en es
   et fi fr ga hr hu it lt lv mt nl pl pt ro sk sl sv) plus ca eu gl lb, each with a cookie banner,
   navigation, sidebar and footer in the page's language;
-* 3 pages that serve the title and body of one of those articles at another URL (exact duplicates);
+* 3 pages that serve the title and body of one of those articles at another URL (exact duplicates),
+  and 1 lightly edited copy (a near-duplicate);
 * 1 single-page-app shell with no text for the extractor; 1 page on a blocklisted domain;
 * PII in one kept article (an e-mail address and a phone number, redacted by the pii stage);
 * 5 junk pages for the quality filters: a "coming soon" stub, a link farm, a list of bare
@@ -46,7 +47,7 @@ import unicodedata
 import uuid
 import zlib
 from collections import Counter
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
@@ -505,9 +506,16 @@ def load_pages() -> tuple[list[Page], list[tuple[Page, Page]], list[Page]]:
     duplicates = []
     for entry in data["duplicate"]:
         source_url = entry.pop("same_text_as")
+        edits = entry.pop("edits", {})  # old -> new: a near-duplicate (a syndicated copy, lightly edited)
         if source_url not in by_url:
             raise ValueError(f"{entry['url']}: same_text_as {source_url} is not the url of an article")
-        duplicates.append((Page.from_yaml(entry, by_url[source_url]), by_url[source_url]))
+        page = Page.from_yaml(entry, by_url[source_url])
+        body = page.body
+        for old, new in edits.items():
+            if old not in body:
+                raise ValueError(f"{entry['url']}: edit {old!r} not found in the text of {source_url}")
+            body = body.replace(old, new)
+        duplicates.append((replace(page, body=body, note="near" if edits else page.note), by_url[source_url]))
     foreign = [Page.from_yaml(entry) for entry in data["foreign"]]
     return articles, duplicates, foreign
 
@@ -538,9 +546,9 @@ def build() -> tuple[WarcBuilder, list[Expectation]]:
     # original survives whether dedup keeps the most recently crawled record or the first one.
     for seconds, (page, original) in enumerate(duplicates, start=1):
         warc.add_exchange(html_response(page.url, render_page(page)), CRAWL_START + timedelta(seconds=seconds))
-        expected.append(
-            Expectation("response", page.url, "dropped:duplicate", page.lang, f"same text as {original.url}")
-        )
+        kind, what = ("dropped:near-duplicate", "near-duplicate of") if page.note == "near" else (
+            "dropped:duplicate", "same text as")
+        expected.append(Expectation("response", page.url, kind, page.lang, f"{what} {original.url}"))
 
     for junk in JUNK_PAGES:
         body = (PAGES_DIR / "junk" / junk.file).read_bytes()
@@ -599,7 +607,8 @@ def expected_markdown(expected: list[Expectation], counts: Counter[str]) -> str:
         "",
         "Fates: `kept` (in the output for `lang`), `dropped:duplicate` (exact dedup; the copy has an",
         "earlier WARC-Date but a later file position than the original named in `note`, so the original",
-        "is kept under either rule), `dropped:quality` (a quality filter; `note` says which kind),",
+        "is kept under either rule), `dropped:near-duplicate` (MinHash LSH),",
+        "`dropped:quality` (a quality filter; `note` says which kind),",
         "`dropped:language` (language outside curate's set; `lang` is the page's real language),",
         "`dropped:extraction` (the extractor finds no text), `dropped:url` (blocklisted domain),",
         "`skipped:non-html`, `skipped:http-status`, `skipped:empty` (no document to extract) and",

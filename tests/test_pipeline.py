@@ -42,7 +42,8 @@ def test_sample_every_stage_does_something(sample_run):
     assert stats["pii_redactions"] == {"email": 1, "phone": 1}
     danish = table.filter(pa.compute.equal(table.column("language"), "da")).column("text")[0].as_py()
     assert "<EMAIL>" in danish and "<PHONE>" in danish and "@" not in danish
-    assert stats["drops"]["dedup"]["exact_duplicate"] >= 2
+    assert stats["drops"]["dedup"] == {"exact_duplicate": 3, "near_duplicate": 1}
+    assert stats["dedup"]["clusters"] >= 1
     assert stats["drops"]["langid"]["not_target_language"] >= 3
     assert stats["drops"]["read"]["request_record"] >= 20
     assert len(stats["languages"]) >= 20
@@ -160,7 +161,7 @@ def test_rejected_side_output_holds_every_dropped_document(tmp_path):
     assert got == expected
     assert stats["rejected_written"] == len(rejected)
     duplicates = [r for r in rejected if r["drop_stage"] == "dedup"]
-    assert len(duplicates) == 3 and all(r["text"] for r in duplicates)
+    assert len(duplicates) == 4 and all(r["text"] and r["duplicate_of"] for r in duplicates)
     assert not set(r["id"] for r in rejected) & set(table.column("id").to_pylist())
 
 
