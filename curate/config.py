@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import yaml
 
+from curate.card.ai_act import AiActConfig
 from curate.errors import ConfigError
 from curate.neardup import NearDupConfig
 from curate.pii import PiiConfig
@@ -102,6 +103,8 @@ class RayConfig:
 class CardConfig:
     pretty_name: str | None = _help("dataset name shown in the card", None)
     license: str = _help("license identifier for the dataset card", "other")
+    top_domains_share: float = _help("share of domain names, by content size, listed in the card and the AI Act "
+                                     "summary", 0.1)
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,7 @@ class PipelineConfig:
     runner: Literal["ray", "local"] = _help("execution engine", "ray")
     ray: RayConfig = _help("Ray runner settings", factory=RayConfig)
     card: CardConfig = _help("dataset card", factory=CardConfig)
+    ai_act: AiActConfig = _help("AI Act training-content summary: what a pipeline cannot know", factory=AiActConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -254,6 +258,8 @@ def validate(config: PipelineConfig) -> None:
         if value < 1:
             raise ConfigError(f"{name}: must be >= 1, got {value}")
     config.dedup.near.validate()
+    if not 0.0 < config.card.top_domains_share <= 1.0:
+        raise ConfigError(f"card.top_domains_share: must be in (0, 1], got {config.card.top_domains_share}")
     if config.tokenize is not None:
         config.tokenize.check()
     if config.extract.timeout_s <= 0:

@@ -30,6 +30,7 @@ from typing import Any
 import fsspec
 
 from curate.card import write_card
+from curate.card.stats_extra import finalize as finalize_content
 from curate.config import PipelineConfig
 from curate.errors import OutputError
 from curate.io import expand_inputs, write_json
@@ -214,6 +215,7 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
         "quality_preset": config.quality.preset,
         "dedup": _dedup_summary(config, plan.counts if plan else {}),
         "tokenized": tokenized,
+        "content": finalize_content(stats.content, config.card.top_domains_share),
         "lid_thresholds": next(s.thresholds for s in stages if isinstance(s, LangIdStage)),
         "versions": _versions(),
         **stats.to_dict(),

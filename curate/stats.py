@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from curate.card import stats_extra
 from curate.errors import AccountingError
 
 #: The per-document stages in pipeline order (for "documents entering each stage").
@@ -28,10 +29,12 @@ class RunStats:
     characters: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     #: redactions in the written documents, by type (signals ``pii.<type>``)
     pii: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    #: mergeable figures for the dataset card: words, lengths, domains, crawl dates, drops per language
+    content: dict[str, Any] = field(default_factory=stats_extra.empty)
 
     @classmethod
     def from_table(cls, table: pa.Table) -> RunStats:
-        stats = cls(records_read=table.num_rows)
+        stats = cls(records_read=table.num_rows, content=stats_extra.card_statistics(table))
         dropped = table.filter(pc.is_valid(table.column("drop_stage")))
         if dropped.num_rows:
             grouped = dropped.group_by(["drop_stage", "drop_reason"]).aggregate([("id", "count")])
@@ -54,7 +57,8 @@ class RunStats:
         return stats
 
     def __add__(self, other: RunStats) -> RunStats:
-        out = RunStats(records_read=self.records_read + other.records_read)
+        out = RunStats(records_read=self.records_read + other.records_read,
+                       content=stats_extra.merge_card_statistics(self.content, other.content))
         for source in (self, other):
             for stage, reasons in source.drops.items():
                 for reason, n in reasons.items():
