@@ -15,7 +15,7 @@ import hashlib
 import json
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +23,7 @@ import yaml
 
 from curate.card.ai_act import AiActConfig
 from curate.errors import ConfigError
+from curate.fields import help_field as _help
 from curate.neardup import NearDupConfig
 from curate.pii import PiiConfig
 from curate.stages.url_filter import UrlFilterConfig
@@ -35,10 +36,6 @@ EU_LANGUAGES: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def _help(text: str, default: Any = dataclasses.MISSING, factory: Any = dataclasses.MISSING) -> Any:
-    if factory is not dataclasses.MISSING:
-        return field(default_factory=factory, metadata={"help": text})
-    return field(default=default, metadata={"help": text})
 
 
 @dataclass(frozen=True)

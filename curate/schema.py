@@ -55,10 +55,6 @@ REJECTED_SCHEMA = pa.schema(
 )
 
 
-def empty_work_table() -> pa.Table:
-    return WORK_SCHEMA.empty_table()
-
-
 def work_table(columns: dict[str, list | pa.Array]) -> pa.Table:
     """Build a WORK_SCHEMA table from the columns given; the others are null."""
     n = len(next(iter(columns.values()))) if columns else 0

@@ -67,7 +67,7 @@ import struct
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +79,7 @@ import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
 from curate.errors import AccountingError, ConfigError, InputError, OutputError
+from curate.fields import help_field as _help
 from curate.io import expand_inputs
 
 if TYPE_CHECKING:
@@ -127,8 +128,6 @@ BLEND = "blend.txt"
 _HIVE_LANGUAGE = re.compile(r"(?:^|/)language=([^/]+)/")
 
 
-def _help(text: str, default: Any) -> Any:
-    return field(default=default, metadata={"help": text})
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from curate.fields import help_field as _help
+
 NOT_PROVIDED = "NOT PROVIDED"
 TEMPLATE = "European Commission, Template for the public summary of training content, C(2025) 8311"
 
 
-def _help(text: str, default: Any) -> Any:
-    return field(default=default, metadata={"help": text})
 
 
 @dataclass(frozen=True)

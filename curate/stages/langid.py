@@ -46,11 +46,6 @@ class LangIdStage(Stage):
         self._model = LanguageIdentifier(self.model_path)
         self._model.setup()
 
-    def predict(self, texts: list[str], urls: list[str | None] | None = None) -> list[tuple[str, float]]:
-        """ISO 639-1 code (or ``und``) and score for each text."""
-        priors = [Priors(url=url) if url else None for url in urls] if urls is not None else None
-        return self._model.predict(texts, priors)
-
     def process(self, batch: pa.Table) -> pa.Table:
         urls = batch.column("url").to_pylist()
         langs = batch.column("html_lang").to_pylist()

@@ -39,8 +39,7 @@ class QualityStage(Stage):
         self.config = config
         self.languages = languages
         preset, _ = load_preset(config.preset)  # validates the preset on the driver
-        self.preset_name = preset.name
-        self.annotate_only = bool(getattr(config, "annotate_only", False)) or preset.mode == "annotate"
+        self.annotate_only = config.annotate_only or preset.mode == "annotate"
         for code in languages:
             load_language(code)  # a bad language config fails here, before any output
 
