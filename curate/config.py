@@ -97,6 +97,13 @@ class RayConfig:
 
 
 @dataclass(frozen=True)
+class BeamConfig:
+    options: list[str] = _help("Apache Beam pipeline options, e.g. [--runner=FlinkRunner, --flink_master=HOST:8081]; "
+                               "`curate run ... -- OPTION...` appends to them; default runner: FnApiRunner "
+                               "(Beam's local Python runner)", factory=list)
+
+
+@dataclass(frozen=True)
 class CardConfig:
     pretty_name: str | None = _help("dataset name shown in the card", None)
     license: str = _help("license identifier for the dataset card", "other")
@@ -116,8 +123,9 @@ class PipelineConfig:
     pii: PiiConfig = _help("PII redaction (e-mail, phone, IP, IBAN, national ids with check digits)", factory=PiiConfig)
     dedup: DedupConfig = _help("deduplication", factory=DedupConfig)
     tokenize: TokenizeConfig | None = _help("tokenize data/ into OUTPUT/tokenized (Megatron .bin/.idx shards)", None)
-    runner: Literal["ray", "local"] = _help("execution engine", "ray")
+    runner: Literal["ray", "local", "beam"] = _help("execution engine", "ray")
     ray: RayConfig = _help("Ray runner settings", factory=RayConfig)
+    beam: BeamConfig = _help("Apache Beam runner settings", factory=BeamConfig)
     card: CardConfig = _help("dataset card", factory=CardConfig)
     ai_act: AiActConfig = _help("AI Act training-content summary: what a pipeline cannot know", factory=AiActConfig)
 
@@ -127,7 +135,7 @@ class PipelineConfig:
     def config_hash(self) -> str:
         """Hash of everything that determines the output (not where it goes or which engine runs it)."""
         data = self.to_dict()
-        for key in ("output", "runner", "ray"):
+        for key in ("output", "runner", "ray", "beam"):
             data.pop(key)
         data["output_layout"] = {"docs_per_file": self.output.docs_per_file}
         data["resolved"] = self._bundled_fingerprint()
@@ -143,7 +151,10 @@ class PipelineConfig:
             code: hashlib.sha256((language_config_dir() / f"{code}.yaml").read_bytes()).hexdigest()
             for code in self.langid.languages
         }
-        return {"preset": dataclasses.asdict(preset) if preset else None, "languages": languages}
+        markers = {path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+                   for path in sorted((language_config_dir() / "lid_markers").glob("*.yaml"))}
+        return {"preset": dataclasses.asdict(preset) if preset else None, "languages": languages,
+                "lid_markers": markers}
 
 
 def _convert(tp: Any, value: Any, where: str) -> Any:

@@ -15,11 +15,13 @@ import pytest
 from conftest import REPO, shared
 
 from curate.config import LangIdConfig
+from curate.errors import ConfigError
 from curate.lid import (
     CLUSTERS,
     LanguageIdentifier,
     Priors,
     Py3LangIdScorer,
+    cluster_markers,
     cluster_stopwords,
     iso_code,
     langid_main,
@@ -135,6 +137,46 @@ def test_cluster_stopwords_are_exclusive():
     assert lexicon[("hr", "bs", "sr")].get("historija") == "bs"
     assert lexicon[("hr", "bs", "sr")].get("gde") == "sr"  # transliterated from justext's Cyrillic list
     assert all(member in cluster for cluster, words in lexicon.items() for member in words.values())
+
+
+def test_cluster_markers_load_and_name_members_of_their_cluster():
+    markers = cluster_markers()[("hr", "bs", "sr")]
+    assert markers["tjedan"] == {"hr"}
+    assert markers["sedmica"] == {"bs", "sr"}
+    assert markers["mjesto"] == {"hr", "bs"}
+    assert markers["mesto"] == {"sr"}
+
+
+@pytest.mark.parametrize(("body", "error"), [
+    ("cluster: [hr, bs, sr]\nsource: x\nmarkers: {hr: [Tjedan]}\n", "not one lower-case word"),
+    ("cluster: [hr, bs, sr]\nsource: x\nmarkers: {hr bs sr: [i]}\n", "not all"),
+    ("cluster: [hr, de]\nsource: x\nmarkers: {hr: [tjedan]}\n", "is not one of"),
+    ("cluster: [hr, bs, sr]\nsource: x\nmarkers: {hr: [tjedan], bs: [tjedan]}\n", "under two keys"),
+    ("cluster: [hr, bs, sr]\nmarkers: {hr: [tjedan]}\n", "exactly the keys"),
+])
+def test_cluster_markers_reject_bad_files(tmp_path, monkeypatch, body, error):
+    import curate.languages
+
+    (tmp_path / "lid_markers").mkdir()
+    (tmp_path / "lid_markers" / "bad.yaml").write_text(body)
+    monkeypatch.setattr(curate.languages, "language_config_dir", lambda: tmp_path)
+    cluster_markers.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match=error):
+            cluster_markers()
+    finally:
+        cluster_markers.cache_clear()
+
+
+def test_marker_words_separate_croatian_from_bosnian_and_serbian(identifier):
+    croatian = "Sljedeći tjedan sveučilište organizira natjecanje u suradnji s tvrtkom iz inozemstva."
+    bosnian = "Sljedeće sedmice univerzitet organizuje takmičenje u saradnji sa preduzećem iz inostranstva."
+    serbian = ("Sledeće nedelje univerzitet organizuje takmičenje u saradnji sa preduzećem iz inostranstva, "
+               "gde je uvek lepo.")
+    got = [r.language for r in identifier.identify([croatian, bosnian, serbian])]
+    assert got[0] == "hr"
+    assert got[1] in ("bs", "sr") and got[2] in ("bs", "sr")
+    assert got[2] == "sr"
 
 
 def test_identifier_ships_configuration_not_models(identifier):
