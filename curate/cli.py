@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
 
 from curate import __version__
-from curate.errors import CurateError
+from curate.errors import ConfigError, CurateError
 
 log = logging.getLogger("curate")
 
@@ -27,6 +28,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
         "output.rejected": True if args.rejected else None,
     }
     config = load_pipeline(resolve_pipeline(args.pipeline), overrides)
+    engine_options = getattr(args, "engine_options", None)
+    if engine_options:  # everything after `--`: Beam pipeline options, after the pipeline's beam.options
+        if config.runner != "beam":
+            raise ConfigError(f"options after -- ({' '.join(engine_options)}) are Beam pipeline options; "
+                              "they need --runner beam")
+        beam = dataclasses.replace(config.beam, options=[*config.beam.options, *engine_options])
+        config = dataclasses.replace(config, beam=beam)
+    if config.runner == "beam":
+        from curate.runners.beam import check_options
+
+        check_options(config.beam.options)  # before the output directory is touched
     result = run(config)
     stats = result.stats
     verb = "already complete" if result.skipped else "done"
@@ -72,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--input", nargs="+", metavar="PATH_OR_GLOB",
                      help="input paths/globs (fsspec), replacing the pipeline's input.paths")
     run.add_argument("--output", metavar="DIR", help="output directory, replacing output.dir")
-    run.add_argument("--runner", choices=["ray", "local"], help="execution engine (default: the pipeline's, ray)")
+    run.add_argument("--runner", choices=["ray", "local", "beam"],
+                     help="execution engine (default: the pipeline's, ray); with beam, everything after `--` "
+                          "goes to Beam's PipelineOptions, e.g. -- --runner=FlinkRunner --flink_master=HOST:8081")
     run.add_argument("--address", metavar="ADDR",
                      help="join this Ray cluster (default: RAY_ADDRESS, else start a local Ray)")
     run.add_argument("--num-cpus", type=int, metavar="N", help="CPUs of the local Ray (default: all)")
@@ -119,7 +133,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    engine_options: list[str] = []
+    if "--" in argv:  # `curate run PIPELINE --runner beam -- BEAM PIPELINE OPTIONS`
+        cut = argv.index("--")
+        argv, engine_options = argv[:cut], argv[cut + 1 :]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if engine_options and args.command != "run":
+        parser.error("options after -- are Beam pipeline options, only for `curate run ... --runner beam`")
+    args.engine_options = engine_options
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -1158,6 +1158,15 @@ def _signatures_of(layout: _Layout, dense: np.ndarray) -> np.ndarray:
     return out if out is not None else np.empty((0, 0), dtype=np.uint32)
 
 
+def _band_rows(bucket: int, layout: _Layout) -> tuple[np.ndarray, np.ndarray]:
+    """The (band key, dense doc) rows of one bucket whose document is still a near-dedup candidate."""
+    keys, dense, _ = _read_bucket_rows(layout, "near", bucket)
+    if keys.size:
+        alive = layout.dense_array("alive_near")[dense].astype(bool)
+        keys, dense = keys[alive], dense[alive]
+    return keys, dense
+
+
 def band_step(bucket: int, layout: _Layout, verify_threshold: float = 0.0, group_max: int = 20) -> int:
     """Documents sharing a band key in one bucket become candidate pairs: every pair of a group of at
     most ``group_max`` documents, else each member with the group's smallest document (n - 1 pairs).
@@ -1165,14 +1174,9 @@ def band_step(bucket: int, layout: _Layout, verify_threshold: float = 0.0, group
     (Broder 1997: P(equal min-hash) = Jaccard), which removes the banding's false positives and the
     chains they would make in the connected components. Writes ``edges/bucket=B.npy``; returns the
     number of edges."""
-    keys, dense, _ = _read_bucket_rows(layout, "near", bucket)
-    out = f"{layout.work_dir}/edges/bucket={bucket:05d}.npy"
-    if keys.size:
-        alive = layout.dense_array("alive_near")[dense].astype(bool)
-        keys, dense = keys[alive], dense[alive]
+    keys, dense = _band_rows(bucket, layout)
     if keys.size == 0:
-        _save_npy(np.empty((0, 2), np.int64), out)
-        return 0
+        return _write_edges(bucket, np.empty((0, 2), np.int64), layout, verify_threshold)
     order = np.lexsort((dense, keys))
     keys, dense = keys[order], dense[order]
     del order
@@ -1195,8 +1199,16 @@ def band_step(bucket: int, layout: _Layout, verify_threshold: float = 0.0, group
             break
         pairs.append(np.stack([dense[m], dense[m + k]], axis=1))
     edges = np.concatenate(pairs) if pairs else np.empty((0, 2), np.int64)
+    return _write_edges(bucket, edges, layout, verify_threshold)
+
+
+def _write_edges(bucket: int, edges: np.ndarray, layout: _Layout, verify_threshold: float) -> int:
+    """One edge per candidate pair (a pair shared by several bands counts once), verified; written to
+    ``edges/bucket=B.npy``; returns the number of edges."""
+    out = f"{layout.work_dir}/edges/bucket={bucket:05d}.npy"
+    edges = edges.reshape(-1, 2).astype(np.int64, copy=False)
     if edges.shape[0]:
-        edges = np.unique(np.sort(edges, axis=1), axis=0)  # a pair shared by several bands: one edge
+        edges = np.unique(np.sort(edges, axis=1), axis=0)
     if edges.shape[0] and verify_threshold > 0:
         keep = np.empty(edges.shape[0], dtype=bool)
         step = 1 << 16
@@ -1207,6 +1219,36 @@ def band_step(bucket: int, layout: _Layout, verify_threshold: float = 0.0, group
         edges = edges[keep]
     _save_npy(edges.astype(np.int64), out)
     return int(edges.shape[0])
+
+
+@dataclass(frozen=True)
+class BandGroups:
+    """:func:`band_step` as a keyed shuffle (:class:`curate.runners.KeyedStep`). Called per bucket it is
+    ``band_step`` (the bucket files are the shuffle); an engine with a shuffle of its own (Beam) instead
+    groups the ``rows`` of every bucket by band key, turns each group into candidate pairs with ``reduce``
+    and hands each bucket its pairs in ``finish`` — the same edges files either way."""
+
+    layout: _Layout
+    verify_threshold: float = 0.0
+    group_max: int = 20
+
+    def __call__(self, bucket: int) -> int:
+        return band_step(bucket, self.layout, self.verify_threshold, self.group_max)
+
+    def rows(self, bucket: int) -> Iterator[tuple[int, int]]:
+        keys, dense = _band_rows(bucket, self.layout)
+        return zip(keys.tolist(), dense.tolist(), strict=True)
+
+    def reduce(self, key: int, docs: Sequence[int]) -> list[tuple[int, int]]:
+        """The candidate pairs of the documents sharing one band key, as :func:`band_step` makes them."""
+        docs = sorted(docs)
+        if len(docs) > self.group_max:
+            return [(docs[0], d) for d in docs[1:]]
+        return [(docs[i], docs[j]) for i in range(len(docs)) for j in range(i + 1, len(docs))]
+
+    def finish(self, bucket: int, pairs: Sequence[tuple[int, int]]) -> int:
+        return _write_edges(bucket, np.array(pairs, dtype=np.int64).reshape(-1, 2), self.layout,
+                            self.verify_threshold)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1473,10 +1515,8 @@ def _run_steps(files: list[str], layout: _Layout, config: NearDupConfig, kinds: 
         counts[f"dropped_{name}"] += dropped
     if kinds.near:
         _write_alive(layout, scratch, "alive_near", F_NEAR, dup_of, n)
-        counts["edges"] += sum(runner.map(functools.partial(band_step, layout=layout,
-                                                            verify_threshold=config.verify_threshold,
-                                                            group_max=config.verify_group_max), buckets,
-                                          desc="dedup: band buckets"))
+        counts["edges"] += sum(runner.group_by_key(
+            BandGroups(layout, config.verify_threshold, config.verify_group_max), buckets, desc="dedup: band buckets"))
         edge_files = [f"{work_dir}/edges/bucket={b:05d}.npy" for b in buckets]
         root = connected_components(edge_files, n, scratch)
         counts["dropped_near"] += _keep_near(root, n, layout, config.keep, config.memory_budget_mb << 20,

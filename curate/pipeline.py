@@ -207,6 +207,7 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
         "config_hash": config.config_hash(),
         "config": config.to_dict(),
         "runner": runner.name,
+        **runner.metrics(),  # the Beam runner's counters, read back from its pipelines
         "inputs": [s.path for s in shards],
         "started": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
         "finished": datetime.fromtimestamp(finished, timezone.utc).isoformat(timespec="seconds"),

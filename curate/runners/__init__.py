@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -21,6 +21,26 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+
+class KeyedStep(Protocol[R_co]):
+    """A global step over buckets whose shuffle an engine may run natively (a GroupByKey).
+
+    ``step(bucket)`` runs the whole step for one bucket, reading the rows the bucket files hold (the
+    file shuffle: local and Ray). Split into its parts: ``rows(bucket)`` yields ``(key, value)``;
+    the values of one key, gathered from every bucket, go to ``reduce(key, values)``, whose outputs
+    belong to the key's bucket; ``finish(bucket, outputs)`` gets every output of its bucket (maybe
+    none) and returns what ``step(bucket)`` returns. Both routes must give the same result.
+    """
+
+    def __call__(self, bucket: int) -> R_co: ...
+
+    def rows(self, bucket: int) -> Iterable[tuple[Hashable, Any]]: ...
+
+    def reduce(self, key: Any, values: Sequence[Any]) -> Iterable[Any]: ...
+
+    def finish(self, bucket: int, outputs: Sequence[Any]) -> R_co: ...
 
 
 def apply_stages(batch: pa.Table, stages: Sequence[Stage]) -> pa.Table:
@@ -62,12 +82,25 @@ class Runner(ABC):
     def map(self, fn: Callable[[T], R], items: list[T], desc: str = "") -> list[R]:
         """``[fn(item) for item in items]``, in parallel where the engine allows, in input order."""
 
+    def metrics(self) -> dict[str, Any]:
+        """Engine-side figures of the run for stats.json (the Beam runner's counters); none by default."""
+        return {}
+
+    def group_by_key(self, step: KeyedStep[R], buckets: list[int], desc: str = "") -> list[R]:
+        """``[step(bucket) for bucket in buckets]``; an engine with a shuffle of its own groups
+        ``step.rows`` by key instead (see :class:`KeyedStep`)."""
+        return self.map(step, buckets, desc=desc)
+
 
 def make_runner(config: PipelineConfig) -> Runner:
     if config.runner == "local":
         from curate.runners.local import LocalRunner
 
         return LocalRunner()
+    if config.runner == "beam":
+        from curate.runners.beam import BeamRunner
+
+        return BeamRunner(config.beam, exchange_dir=f"{config.output.dir.rstrip('/')}/_work/beam")
     from curate.runners.ray import RayRunner
 
     return RayRunner(config.ray)
