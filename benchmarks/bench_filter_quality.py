@@ -4,7 +4,10 @@
   sentences from the Leipzig corpora; Tatoeba for gl, lb, mt), judged in their own language:
   non-overlapping blocks (lines 1-20, 21-40, ...) and every sliding window of 20, each with the
   sentences joined by newlines and by spaces (one paragraph). Prints the share kept per language,
-  the minimum and the mean, and why the dropped ones were dropped.
+  the minimum and the mean, and why the dropped ones were dropped. The files are sorted
+  alphabetically, so consecutive lines often share a template (``De wetenschappelijke naam van de
+  soort is ...`` x 20); ``--shuffle SEED`` shuffles each file's lines first, which separates a
+  language bias of the filters (drops that remain) from templated blocks (drops that go away).
 * **Junk**: the ``without`` snippets of ``../shared/data/extraction/trafilatura_eval/evaldata.json``
   (boilerplate a main-text extractor must not return: menus, dates, bylines, share buttons), joined
   per page with newlines, judged in the page's ``<html lang>`` language (English when it is none of
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import random
 import sys
 from pathlib import Path
 
@@ -40,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="default")
     parser.add_argument("--data-dir", type=Path, help=f"shared/data (default: ${SHARED_DATA_ENV} or ../shared/data)")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--shuffle", type=int, metavar="SEED",
+                        help="shuffle each language's lines with this seed before forming documents")
     args = parser.parse_args(argv)
     data_dir = resolve_data_dir(args.data_dir)
     if not (data_dir / "langid").is_dir() or not (data_dir / "extraction" / "trafilatura_eval").is_dir():
@@ -50,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     stage.setup()
     report: dict[str, object] = {"preset": args.preset}
 
-    print(f"preset {args.preset}: clean text kept (20 consecutive sentences of shared/data/langid)")
+    order = "file order" if args.shuffle is None else f"lines shuffled, seed {args.shuffle}"
+    print(f"preset {args.preset}: clean text kept (20 consecutive sentences of shared/data/langid, {order})")
     print(f"{'lang':<5}" + "".join(f"{name:>18}" for name in ("blocks newline", "blocks space", "sliding newline",
                                                               "sliding space")))
     survival: dict[str, dict[str, float]] = {}
@@ -58,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     for lang in EU_LANGUAGES:
         text = (data_dir / "langid" / f"{lang}.txt").read_text(encoding="utf-8")
         lines = [s.strip() for s in text.splitlines() if s.strip()]
+        if args.shuffle is not None:
+            random.Random(args.shuffle).shuffle(lines)
         row: dict[str, float] = {}
         cells = []
         for sliding in (False, True):
