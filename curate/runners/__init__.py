@@ -28,7 +28,8 @@ class KeyedStep(Protocol[R_co]):
     """A global step over buckets whose shuffle an engine may run natively (a GroupByKey).
 
     ``step(bucket)`` runs the whole step for one bucket, reading the rows the bucket files hold (the
-    file shuffle: local and Ray). Split into its parts: ``rows(bucket)`` yields ``(key, value)``;
+    file shuffle: local and Ray). Split into its parts: ``rows(bucket)`` yields ``(key, value)``, and
+    every row of a key comes from one bucket (the bucket is a function of the key, as ``hash mod buckets``);
     the values of one key, gathered from every bucket, go to ``reduce(key, values)``, whose outputs
     belong to the key's bucket; ``finish(bucket, outputs)`` gets every output of its bucket (maybe
     none) and returns what ``step(bucket)`` returns. Both routes must give the same result.
