@@ -29,7 +29,9 @@ intermediate file is visible under ``<work>/``)::
     write_step (per input file)            ─> data/part-F.parquet       kept rows + cluster_size
 
 The shuffle is the bucket files: a band row goes to bucket ``hash(band, band values) mod buckets``, so a
-bucket step sees every document sharing any band it owns, and holds only ``rows / buckets`` rows.
+bucket step sees every document sharing any band it owns, and holds only ``rows / buckets`` rows. On an
+engine with a shuffle of its own (Beam) the band step runs as :class:`BandGroups` through
+``Runner.group_by_key``: a GroupByKey on band keys, writing the same edge files.
 
 **Document keys.** Internally a document is an int64: ``file_number << 40 | row`` in the row files
 (deterministic: sorted input files × row order), turned into a dense index ``offsets[file] + row`` when
