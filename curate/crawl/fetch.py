@@ -2,7 +2,8 @@
 
 Per host (the lower-case host name), at most ``per_host_connections`` workers take URLs from the host's
 queue; before each request a worker waits for the host's turn: at least ``delay`` seconds (or the
-robots.txt ``Crawl-delay``, capped at ``max_crawl_delay``) after the previous request to that host started.
+robots.txt ``Crawl-delay``, capped at ``max_crawl_delay``) after the previous request to that host started
+and after it ended.
 A 429/5xx answer pushes the host's next turn back by ``Retry-After`` or an exponential backoff. Overall,
 at most ``connections`` requests are in flight.
 
@@ -55,6 +56,7 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _DECODED_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate"})
 _RENAMED_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length"})
+TDMREP_PATH = "/.well-known/tdmrep.json"
 COMMIT_SECONDS = 0.5
 COMMIT_CHANGES = 500
 
@@ -361,6 +363,15 @@ class Crawler:
                 await asyncio.sleep(wait)
             host.next_time = loop.time() + host.delay
 
+    async def _polite_fetch(self, host: _Host, url: str, max_bytes: int,
+                            content_types: frozenset[str] | None) -> _Result:
+        """Wait for the host's turn, fetch, and keep the next request ``delay`` after this one *ended*, so
+        the server sees the delay between requests even when connecting or answering took a while."""
+        await self._turn(host)
+        res = await self._fetch(url, max_bytes, content_types)
+        host.next_time = max(host.next_time, asyncio.get_running_loop().time() + host.delay)
+        return res
+
     # -- one URL -----------------------------------------------------------------------------------
     async def _process(self, host: _Host, item: _Item) -> None:
         policy = await self._policy(host, origin_of(item.url))
@@ -380,8 +391,7 @@ class Crawler:
         if signal and self.cfg.on_reserved == "skip":
             self._finish(item, tdm.DROP_REASON, fetched=False, signal=signal, detail=detail)
             return
-        await self._turn(host)
-        res = await self._fetch(item.url, self.cfg.max_bytes, self.content_types)
+        res = await self._polite_fetch(host, item.url, self.cfg.max_bytes, self.content_types)
         self._handle(host, item, res, signal)
 
     def _handle(self, host: _Host, item: _Item, res: _Result, flag: str | None) -> None:
@@ -469,7 +479,10 @@ class Crawler:
                 delay = robots.crawl_delay(self.cfg.user_agent)
                 if delay is not None:
                     host.delay = max(self.cfg.delay, min(delay, self.cfg.max_crawl_delay))
-                policy = _Policy(robots, await self._fetch_tdmrep(host, origin))
+                    host.next_time = max(host.next_time, asyncio.get_running_loop().time() + host.delay)
+                # tdmrep.json is fetched like any URL: not when robots.txt disallows it
+                allowed = robots.allowed(TDMREP_PATH, self.cfg.user_agent)
+                policy = _Policy(robots, await self._fetch_tdmrep(host, origin) if allowed else None)
         except BaseException:
             policy = _Policy(Robots.disallow_all(), None, "robots_unreachable")  # never fetch past an unread policy
             host.policies[origin] = policy
@@ -482,8 +495,7 @@ class Crawler:
     async def _fetch_policy_file(self, host: _Host, url: str, max_bytes: int) -> tuple[_Result, str]:
         """GET a policy file, following up to 5 redirects (RFC 9309 2.3.1.2); returns the last answer and URL."""
         for _ in range(6):
-            await self._turn(host)
-            res = await self._fetch(url, max_bytes, None)
+            res = await self._polite_fetch(host, url, max_bytes, None)
             if res.error or not (300 <= (res.status or 0) < 400):
                 return res, url
             location = res.headers.get("Location") if res.headers is not None else None
@@ -514,7 +526,7 @@ class Crawler:
         return robots, None
 
     async def _fetch_tdmrep(self, host: _Host, origin: str) -> tdm.TdmRepFile | None:
-        res, url = await self._fetch_policy_file(host, origin + "/.well-known/tdmrep.json", MAX_ROBOTS_BYTES)
+        res, url = await self._fetch_policy_file(host, origin + TDMREP_PATH, MAX_ROBOTS_BYTES)
         if res.error or not 200 <= (res.status or 0) < 300 or res.exchange is None:
             self._write_log(url, reason="tdmrep_missing", status=res.status, ms=res.ms, detail=res.error)
             return None
@@ -553,7 +565,10 @@ class Crawler:
                         res.skipped_type = True
                         resp.close()
                         return res
-                    transport = resp.connection.transport if resp.connection else None
+                    # the peer's address for WARC-IP-Address; a small body may have released the connection
+                    # already, so ask the protocol object (aiohttp keeps it on the response)
+                    protocol = resp.connection.protocol if resp.connection else getattr(resp, "_protocol", None)
+                    transport = getattr(protocol, "transport", None)
                     peer = transport.get_extra_info("peername") if transport else None
                     payload, truncated = await self._read_body(resp, max_bytes, deadline)
                     res.exchange = Exchange(

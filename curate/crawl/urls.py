@@ -31,11 +31,11 @@ def normalise(url: str, base: str | None = None) -> str | None:
         parsed = parsed.with_fragment(None)
         if parsed.explicit_port is not None and parsed.is_default_port():
             parsed = parsed.with_port(None)
-        if not parsed.raw_path:
-            parsed = parsed.with_path("/")
         if parsed.user or parsed.password:
             parsed = parsed.with_user(None)
-        return str(parsed)
+        text = str(parsed)
+        # yarl reports "/" as the path of "http://h" but prints no slash
+        return text if parsed.raw_path_qs.startswith("/") and text.count("/") >= 3 else text + "/"
     except (ValueError, TypeError, UnicodeError):
         return None
 
