@@ -40,6 +40,7 @@ WORK_SCHEMA = pa.schema(
         pa.field("content_type", pa.string()),
         pa.field("charset", pa.string()),  # from the HTTP Content-Type header, when given
         pa.field("html_lang", pa.string()),  # the page's <html lang> attribute, a prior for language ID
+        pa.field("cc_languages", pa.string()),  # Common Crawl's languages-cld2 JSON for the page, when given
         pa.field("text_hash", pa.string()),  # normalised-text hash, set by the exact-dedup stage
         pa.field("duplicate_of", pa.string()),  # for documents dedup dropped: the id of the one kept
         pa.field("drop_stage", pa.string()),  # null while the document is alive

@@ -13,7 +13,8 @@ def http_response(body: bytes, content_type: str = "text/html; charset=utf-8", s
 
 
 def warc_record(
-    payload: bytes, url: str, record_type: str = "response", version: str = "1.1", date: str = "2024-05-18T01:58:10Z"
+    payload: bytes, url: str, record_type: str = "response", version: str = "1.1", date: str = "2024-05-18T01:58:10Z",
+    extra_headers: dict[str, str] | None = None,
 ) -> bytes:
     headers = [
         f"WARC/{version}",
@@ -23,8 +24,20 @@ def warc_record(
         f"WARC-Target-URI: {url}",
         "Content-Type: application/http; msgtype=response" if record_type == "response" else "Content-Type: text/plain",
         f"Content-Length: {len(payload)}",
+        *(f"{name}: {value}" for name, value in (extra_headers or {}).items()),
     ]
     return ("\r\n".join(headers) + "\r\n\r\n").encode() + payload + b"\r\n\r\n"
+
+
+def record_id(url: str, record_type: str = "response") -> str:
+    """The WARC-Record-ID :func:`warc_record` gives a record."""
+    return f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, url + record_type)}>"
+
+
+def cc_metadata(url: str, languages_cld2: str) -> bytes:
+    """A Common Crawl metadata record for the response of ``url``, with its ``languages-cld2`` line."""
+    body = f"fetchTimeMs: 120\r\ncharset-detected: UTF-8\r\nlanguages-cld2: {languages_cld2}\r\n".encode()
+    return warc_record(body, url, "metadata", extra_headers={"WARC-Concurrent-To": record_id(url)})
 
 
 def write_warc(path: Path, records: list[bytes], gzipped: bool = True) -> Path:

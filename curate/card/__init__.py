@@ -32,7 +32,7 @@ LANGUAGE_NAMES = {
 }  # fmt: skip
 
 #: Stage order of the funnel (kept in sync with curate.stats.STAGE_ORDER, not imported: the card only reads JSON).
-STAGE_ORDER = ("read", "url_filter", "extract", "langid", "quality", "pii", "dedup")
+STAGE_ORDER = ("read", "url_filter", "prefilter", "extract", "langid", "quality", "pii", "dedup")
 
 #: Measured language-ID weaknesses (BENCHMARKS.md, "Language ID", issue 3: curate.lid on sentences).
 LID_WEAKNESSES = {
