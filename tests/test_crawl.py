@@ -599,3 +599,8 @@ def test_extract_links_base_entities_and_schemes():
     assert list(extract_links(html, "http://e.org/page")) == [
         "http://e.org/dir/a?x=1&y=2", "http://e.org/abs", "http://other.org/"]
     assert partition_of("example.org", 8) == partition_of("example.org", 8) < 8
+
+
+def test_bundled_crawl_config_matches_the_defaults():
+    bundled = crawl_config(str(REPO / "pipelines" / "crawl" / "crawl.yaml"))
+    assert bundled == crawl_config()  # the example spells out the defaults, and stays valid
