@@ -54,6 +54,8 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
+import shutil
 import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -276,6 +278,30 @@ def cluster_markers() -> dict[tuple[str, ...], dict[str, frozenset[str]]]:
     return out
 
 
+def _py3langid_model_path(model_file: str) -> str:
+    from py3langid.langid import MODEL_DIR
+
+    path = Path(model_file)
+    return str(path if path.is_absolute() else Path(MODEL_DIR) / path)
+
+
+def cache_dir() -> Path:
+    """Where curate keeps files derived from installed models: ``CURATE_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/curate`` or ``~/.cache/curate``. Nothing in it is downloaded."""
+    if os.environ.get("CURATE_CACHE_DIR"):
+        return Path(os.environ["CURATE_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "curate"
+
+
+def _cache_path(kind: str, source: Path) -> Path | None:
+    """A cache entry keyed by the source file's name, size and modification time (None if it is missing)."""
+    try:
+        st = source.stat()
+    except OSError:
+        return None
+    return cache_dir() / f"{kind}-{source.name}-{st.st_size}-{st.st_mtime_ns}"
+
+
 class Py3LangIdScorer:
     """py3langid's normalised probabilities (``rank`` with ``norm_probs=True``), computed faster.
 
@@ -288,16 +314,22 @@ class Py3LangIdScorer:
     tests/test_lid.py), 2-3x faster. Falls back to ``rank`` if the model's layout is not the known one.
     """
 
+    #: The derived arrays, cached as .npy files (memory-mapped) so a worker starts in milliseconds
+    #: instead of ~2 s (xz-decompressing the model 0.7 s, the depth search 1.1 s).
+    _ARRAYS = ("next", "rowbase", "feature", "weights", "prior", "aliases", "labels", "depth")
+
     def __init__(self) -> None:
         import numpy as np
 
         try:
             from py3langid.langid import MODEL_FILE
-            from py3langid.langid import LanguageIdentifier as Py3LangId
         except ImportError:
             raise ConfigError("the second-opinion LID model ships with py3langid: pip install py3langid") from None
         self._np = np
-        self.identifier = Py3LangId.from_model_file(MODEL_FILE, norm_probs=True)
+        self._identifier: Any = None
+        cache = _cache_path("py3langid", Path(_py3langid_model_path(MODEL_FILE)))
+        if cache is not None and self._load_cache(cache):
+            return
         ident = self.identifier
         try:
             # int32 throughout: states (~10^5), row offsets (~10^7) and feature ids all fit.
@@ -306,11 +338,53 @@ class Py3LangIdScorer:
             self._feature = np.asarray(ident.tk_output, dtype=np.int32)
             self._weights = np.ascontiguousarray(ident.nb_ptc, dtype=np.float32)  # stored as float16
             self._prior = np.asarray(ident.nb_pc, dtype=np.float32)
-            self._aliases = list(ident._alias_pairs)
+            self._aliases = [tuple(pair) for pair in ident._alias_pairs]
             self._labels = list(ident.nb_classes)
             self._depth = self._automaton_depth()
         except (AttributeError, TypeError, ValueError):  # another py3langid layout: use its own code
             self._depth = 0
+            return
+        if cache is not None:
+            self._save_cache(cache)
+
+    @property
+    def identifier(self) -> Any:
+        """py3langid's own identifier (loaded on first use: the cached arrays do not need it)."""
+        if self._identifier is None:
+            from py3langid.langid import MODEL_FILE
+            from py3langid.langid import LanguageIdentifier as Py3LangId
+
+            self._identifier = Py3LangId.from_model_file(MODEL_FILE, norm_probs=True)
+        return self._identifier
+
+    def _load_cache(self, cache: Path) -> bool:
+        np = self._np
+        try:
+            arrays = {name: np.load(cache / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+                      for name in self._ARRAYS}
+        except (OSError, ValueError):
+            return False
+        self._next, self._rowbase, self._feature = arrays["next"], arrays["rowbase"], arrays["feature"]
+        self._weights, self._prior = arrays["weights"], np.array(arrays["prior"])
+        self._aliases = [(int(a), int(b)) for a, b in np.array(arrays["aliases"]).reshape(-1, 2)]
+        self._labels = [str(label) for label in np.array(arrays["labels"])]
+        self._depth = int(np.array(arrays["depth"]))
+        return True
+
+    def _save_cache(self, cache: Path) -> None:
+        """Write the arrays next to each other, then rename the folder into place (never half-written)."""
+        np = self._np
+        values = {"next": self._next, "rowbase": self._rowbase, "feature": self._feature, "weights": self._weights,
+                  "prior": self._prior, "aliases": np.asarray(self._aliases, dtype=np.int64).reshape(-1, 2),
+                  "labels": np.asarray(self._labels), "depth": np.asarray(self._depth)}
+        tmp = cache.with_name(f"{cache.name}.tmp-{os.getpid()}")
+        try:
+            tmp.mkdir(parents=True, exist_ok=True)
+            for name, value in values.items():
+                np.save(tmp / f"{name}.npy", value, allow_pickle=False)
+            tmp.rename(cache)
+        except OSError:  # read-only or full cache: work without it
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def _automaton_depth(self) -> int:
         """The automaton's deepest state (breadth-first from the root over all 256 byte transitions)."""

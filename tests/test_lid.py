@@ -235,3 +235,22 @@ def test_quality_floor_on_shared_paragraphs(identifier):
     assert result["macro_f1"] >= 0.985
     assert result["distractor_target_rate"] <= 0.03
     assert min(result["f1"].values()) >= 0.9  # hr vs Bosnian is the weakest pair (see BENCHMARKS.md)
+
+
+def test_py3langid_arrays_are_cached_and_give_the_same_scores(tmp_path, monkeypatch):
+    monkeypatch.setenv("CURATE_CACHE_DIR", str(tmp_path / "cache"))
+    fresh = Py3LangIdScorer()  # computes the arrays and writes the cache
+    (entry,) = (tmp_path / "cache").iterdir()
+    assert {p.name for p in entry.iterdir()} == {f"{name}.npy" for name in Py3LangIdScorer._ARRAYS}
+    cached = Py3LangIdScorer()  # reads it
+    assert cached._identifier is None  # py3langid's own model was not even loaded
+    for text in [*SENTENCES.values(), *NON_TARGETS.values(), ""]:
+        assert cached.top(text, 5) == fresh.top(text, 5)
+
+
+def test_py3langid_works_without_a_writable_cache(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("CURATE_CACHE_DIR", str(blocker / "cache"))
+    scorer = Py3LangIdScorer()
+    assert scorer.top(SENTENCES["lb"], 1)[0][0] == "lb"
