@@ -64,6 +64,10 @@ class ExtractConfig:
     include_tables: bool = _help("keep table text", True)
     timeout_s: float = _help("per-document extraction time limit in seconds", 30.0)
     max_html_bytes: int = _help("pages larger than this are dropped before extraction", 5_000_000)
+    isolation: Literal["process", "thread"] = _help(
+        "where extraction runs: 'process', a reusable child process killed and restarted when a page overruns "
+        "timeout_s, even inside C code (lxml); 'thread', in the worker, where the limit interrupts Python code only",
+        "process")
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,13 @@ class RayConfig:
     address: str | None = _help("Ray cluster address; none starts a local Ray (RAY_ADDRESS is honoured)", None)
     num_cpus: int | None = _help("CPUs of the local Ray started when no address is given", None)
     workers: int | None = _help("document-stage workers (Ray actors); default: the cluster's CPUs", None)
+    max_retries: int = _help("bounded fault tolerance: retries of a failed read task or of a batch whose worker "
+                             "died, and restarts of a dead document worker; then the run fails", 3)
+    object_store_memory_mb: int | None = _help("object store of the local Ray, in MB (default: Ray's, 30 % of RAM; "
+                                               "a third of memory_budget_mb when that is set)", None)
+    memory_budget_mb: int | None = _help("memory of the local Ray as a whole, in MB: object store plus document "
+                                         "workers; caps the number of workers (see benchmarks/bench_memory.py)",
+                                         None)
 
 
 @dataclass(frozen=True)

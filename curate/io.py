@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 import posixpath
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -98,16 +100,50 @@ def open_input(path: str, mode: str = "rb", compression: str | None = None) -> I
 
 @contextmanager
 def atomic_path(path: str) -> Iterator[str]:
-    """Yield a temporary sibling path; on success rename it to ``path`` (so no partial file is visible)."""
+    """Yield a temporary sibling path; on success make it durable and rename it to ``path``.
+
+    A reader never sees a partial file, whatever is killed when: the temporary name is unique to this
+    process and thread, the data is flushed to disk (``fsync``) before the rename, and on a local
+    filesystem the directory is fsynced after it, so a crash right after the commit cannot leave an empty
+    or short file under the final name. Object stores (s3://, gs://) commit a whole object at once.
+    """
     fs, real = fsspec.core.url_to_fs(path)
     fs.makedirs(posixpath.dirname(real), exist_ok=True)
-    tmp = f"{real}.tmp-{os.getpid()}"
+    tmp = f"{real}.tmp-{os.getpid()}-{threading.get_ident()}"
     try:
         yield tmp
+        if _is_local(fs):
+            _fsync_file(tmp)
         fs.mv(tmp, real)
+        if _is_local(fs):
+            _fsync_dir(posixpath.dirname(real))
     finally:
         if fs.exists(tmp):
             fs.rm(tmp)
+
+
+def _is_local(fs: fsspec.AbstractFileSystem) -> bool:
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return protocol in ("file", "local")
+
+
+def _fsync_file(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: str) -> None:
+    try:
+        fd = os.open(path or ".", os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:  # a platform without directory fds: the rename is still atomic
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_parquet(table: pa.Table, path: str, compression: str = "zstd") -> None:
@@ -124,3 +160,29 @@ def write_text(text: str, path: str) -> None:
     fs, _ = fsspec.core.url_to_fs(path)
     with atomic_path(path) as tmp, fs.open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)
+
+
+# --- resume: one completion marker per finished input shard ----------------------------------------
+
+
+def shard_key(shard: InputShard) -> str:
+    """A deterministic file-name-safe key of an input shard (its format and full path)."""
+    return hashlib.blake2b(f"{shard.format}:{shard.path}".encode(), digest_size=12).hexdigest()
+
+
+def write_shard_done(done_dir: str, shard: InputShard, work_files: list[str], rows: int | None) -> None:
+    """Record that every batch of ``shard`` is in ``work_files`` (committed by rename, after them)."""
+    marker = {"shard": shard.path, "format": shard.format, "work_files": sorted(work_files), "rows": rows}
+    write_json(marker, f"{done_dir}/{shard_key(shard)}.json")
+
+
+def read_shard_done(done_dir: str) -> dict[str, dict[str, Any]]:
+    """The completion markers under ``done_dir``, by shard key (empty when there is none)."""
+    fs, real = fsspec.core.url_to_fs(done_dir)
+    if not fs.exists(real):
+        return {}
+    found = {}
+    for path in sorted(fs.glob(f"{real}/*.json")):
+        with fs.open(path, "r", encoding="utf-8") as fh:
+            found[posixpath.basename(path).removesuffix(".json")] = json.load(fh)
+    return found

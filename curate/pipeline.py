@@ -20,6 +20,7 @@ import functools
 import json
 import logging
 import platform
+import posixpath
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from curate.card import write_card
 from curate.card.stats_extra import finalize as finalize_content
 from curate.config import PipelineConfig
 from curate.errors import OutputError
-from curate.io import expand_inputs, write_json
+from curate.io import InputShard, expand_inputs, read_shard_done, shard_key, write_json, write_text
 from curate.neardup import DedupKinds, find_duplicates
 from curate.runners import Runner, make_runner
 from curate.stage import Stage
@@ -93,6 +94,7 @@ class Layout:
         self.fs, self.real = fsspec.core.url_to_fs(self.root)
         self.work = f"{self.root}/_work"
         self.docs = f"{self.work}/docs"
+        self.done = f"{self.work}/done"  # one completion marker per finished input shard (resume)
         self.keys = f"{self.work}/dedup/keys"
         self.drops = f"{self.work}/dedup/drops"
         self.neardup = f"{self.work}/dedup/near"
@@ -112,7 +114,9 @@ class Layout:
 
 
 def _prepare_output(layout: Layout, config: PipelineConfig) -> RunResult | None:
-    """Refuse a directory that is not ours; finish early on a completed identical run; clear a partial one."""
+    """Refuse a directory that is not ours; finish early on a completed identical run; otherwise make the
+    directory ready: a partial run of the same configuration keeps its finished shards (see :func:`_resume`),
+    anything else of ours is cleared."""
     if layout.exists(layout.stats):
         with layout.fs.open(fsspec.core.url_to_fs(layout.stats)[1]) as fh:
             previous = json.load(fh)
@@ -124,15 +128,50 @@ def _prepare_output(layout: Layout, config: PipelineConfig) -> RunResult | None:
         )
     if layout.exists(layout.root) and layout.fs.ls(layout.real) and not layout.exists(layout.marker):
         raise OutputError(f"{layout.root} exists, is not empty and is not a curate output; choose another --output")
-    # A partial run of ours: start its work again (finished shards are reused once #9 lands).
-    layout.remove(layout.work)
+    same_config = False
+    if layout.exists(layout.marker):
+        with layout.fs.open(fsspec.core.url_to_fs(layout.marker)[1], "r") as fh:
+            same_config = fh.read().strip() == config.config_hash()
+    # The global steps (dedup, partition, parts) and the commit are redone from the work files; only the
+    # per-document work of finished shards (_work/docs + _work/done) survives, and only for the same config.
+    if layout.exists(layout.work):
+        keep = {layout.docs, layout.done} if same_config else set()
+        for entry in layout.fs.ls(fsspec.core.url_to_fs(layout.work)[1], detail=False):
+            path = f"{layout.work}/{entry.rstrip('/').rsplit('/', 1)[-1]}"
+            if path not in keep:
+                layout.remove(path)
     layout.remove(layout.data)
     layout.remove(layout.rejected)
     layout.remove(f"{layout.root}/tokenized")
     layout.fs.makedirs(layout.real, exist_ok=True)
-    with layout.fs.open(fsspec.core.url_to_fs(layout.marker)[1], "w") as fh:
-        fh.write(config.config_hash() + "\n")
+    write_text(config.config_hash() + "\n", layout.marker)
     return None
+
+
+def _resume(layout: Layout, shards: list[InputShard]) -> tuple[list[InputShard], list[str]]:
+    """Split the shards into those still to do and the work files of those a previous run finished.
+
+    A shard is finished when its completion marker exists and every work file it lists is there. Every
+    other file under ``_work/docs`` (an unfinished shard's batches, a temporary file of a killed writer) is
+    removed first, so that redoing a shard never leaves a duplicate behind.
+    """
+    markers = read_shard_done(layout.done)
+    fs, docs_real = fsspec.core.url_to_fs(layout.docs)
+    present = {posixpath.basename(p) for p in fs.ls(docs_real, detail=False)} if fs.exists(docs_real) else set()
+    pending, finished_files = [], set()
+    for shard in shards:
+        marker = markers.get(shard_key(shard))
+        files = marker["work_files"] if marker else []
+        if marker and marker.get("shard") == shard.path and all(posixpath.basename(f) in present for f in files):
+            finished_files.update(files)
+        else:
+            pending.append(shard)
+            if marker:
+                layout.remove(f"{layout.done}/{shard_key(shard)}.json")
+    keep = {posixpath.basename(f) for f in finished_files}
+    for name in sorted(present - keep):
+        fs.rm(f"{docs_real}/{name}")
+    return pending, sorted(finished_files)
 
 
 def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
@@ -145,10 +184,15 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
     if done is not None:
         log.info("%s already holds this run (config %s); nothing to do", layout.root, config.config_hash())
         return done
+    pending, resumed_files = _resume(layout, shards)
     runner = runner or make_runner(config)
+    if len(pending) < len(shards):
+        log.info("resuming: %d of %d input shard(s) already done, %d to process", len(shards) - len(pending),
+                 len(shards), len(pending))
     log.info("%d input shard(s) -> %s on %s", len(shards), layout.root, runner.name)
     with runner:
-        work_files = runner.run_stages(shards, stages, layout.docs, config.input.batch_size)
+        work_files = sorted(resumed_files + runner.run_shards(pending, stages, layout.docs, config.input.batch_size,
+                                                              layout.done))
         keys_dir = layout.keys if config.dedup.exact else None
         counts: Counter[str] = Counter()
         for per_file in runner.map(
@@ -186,7 +230,12 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
             targets, desc="write: parts",
         )
         stats = sum(per_file_stats, RunStats())
-        stats.check(sum(n for (kind, _, _), n in zip(targets, written, strict=True) if kind == "data"))
+        data_written = sum(n for (kind, _, _), n in zip(targets, written, strict=True) if kind == "data")
+        rejected_written = sum(n for (kind, _, _), n in zip(targets, written, strict=True) if kind == "rejected")
+        markers = read_shard_done(layout.done)
+        emitted = [markers.get(shard_key(s), {}).get("rows") for s in shards]
+        stats.check(data_written, rejected_written if config.output.rejected else None,
+                    sum(emitted) if None not in emitted else None)
         for kind, final in (("data", layout.data), ("rejected", layout.rejected)):
             staged = f"{layout.out_staging}/{kind}"
             if layout.exists(staged):
@@ -209,10 +258,11 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
         "runner": runner.name,
         **runner.metrics(),  # the Beam runner's counters, read back from its pipelines
         "inputs": [s.path for s in shards],
+        "shards": {"total": len(shards), "resumed": len(shards) - len(pending), "processed": len(pending)},
         "started": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
         "finished": datetime.fromtimestamp(finished, timezone.utc).isoformat(timespec="seconds"),
         "duration_s": round(finished - started, 3),
-        "rejected_written": sum(n for (kind, _, _), n in zip(targets, written, strict=True) if kind == "rejected"),
+        "rejected_written": rejected_written,
         "quality_preset": config.quality.preset,
         "dedup": _dedup_summary(config, plan.counts if plan else {}),
         "tokenized": tokenized,

@@ -18,7 +18,7 @@ from curate.card import stats_extra
 from curate.errors import AccountingError
 
 #: The per-document stages in pipeline order (for "documents entering each stage").
-STAGE_ORDER = ("read", "url_filter", "extract", "langid", "quality", "pii", "dedup")
+STAGE_ORDER = ("read", "url_filter", "prefilter", "extract", "langid", "quality", "pii", "dedup")
 
 
 @dataclass
@@ -29,6 +29,9 @@ class RunStats:
     characters: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     #: redactions in the written documents, by type (signals ``pii.<type>``)
     pii: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    #: documents (kept or dropped) that needed a repair on the way, by kind (signals ``note.<kind>``),
+    #: e.g. ``charset_detected``, ``invalid_bytes``: bad input that was not dropped is counted too
+    notes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     #: mergeable figures for the dataset card: words, lengths, domains, crawl dates, drops per language
     content: dict[str, Any] = field(default_factory=stats_extra.empty)
 
@@ -40,6 +43,7 @@ class RunStats:
             grouped = dropped.group_by(["drop_stage", "drop_reason"]).aggregate([("id", "count")])
             for row in grouped.to_pylist():
                 stats.drops[row["drop_stage"]][row["drop_reason"]] += row["id_count"]
+        stats._count_notes(table)
         kept = table.filter(pc.is_null(table.column("drop_stage")))
         if kept.num_rows:
             lengths = pc.utf8_length(kept.column("text"))
@@ -56,6 +60,15 @@ class RunStats:
                     stats.pii[row["key"].removeprefix("pii.")] += int(row["value_sum"])
         return stats
 
+    def _count_notes(self, table: pa.Table) -> None:
+        signals = table.column("signals").combine_chunks()
+        if signals.null_count == len(signals):
+            return
+        flat = pa.table({"key": signals.keys, "value": signals.items})
+        flat = flat.filter(pc.starts_with(flat.column("key"), "note."))
+        for row in flat.group_by("key").aggregate([("value", "count")]).to_pylist():
+            self.notes[row["key"].removeprefix("note.")] += row["value_count"]
+
     def __add__(self, other: RunStats) -> RunStats:
         out = RunStats(records_read=self.records_read + other.records_read,
                        content=stats_extra.merge_card_statistics(self.content, other.content))
@@ -69,6 +82,8 @@ class RunStats:
                 out.characters[lang] += n
             for kind, n in source.pii.items():
                 out.pii[kind] += n
+            for kind, n in source.notes.items():
+                out.notes[kind] += n
         return out
 
     @property
@@ -79,13 +94,29 @@ class RunStats:
     def dropped(self) -> int:
         return sum(sum(reasons.values()) for reasons in self.drops.values())
 
-    def check(self, documents_written: int) -> None:
-        """records read = documents written + sum of drops, or the run fails loudly."""
-        if self.records_read != documents_written + self.dropped or documents_written != self.documents_kept:
-            raise AccountingError(
-                f"accounting violated: records read {self.records_read} != documents written "
-                f"{documents_written} + drops {self.dropped} (documents kept by stats: {self.documents_kept})"
-            )
+    def check(self, documents_written: int, rejected_written: int | None = None,
+              records_in_inputs: int | None = None) -> None:
+        """records read = documents written + sum of drops, or the run fails loudly with the numbers.
+
+        ``documents_written`` is what the output files actually hold; ``rejected_written``, when the
+        rejected/ side output is on, must hold every drop after reading; ``records_in_inputs``, when
+        known (the shards' completion markers), is what the readers emitted and must equal records read.
+        """
+        problems = []
+        if self.records_read != documents_written + self.dropped:
+            problems.append(f"records read {self.records_read} != documents written {documents_written} "
+                            f"+ drops {self.dropped} (= {documents_written + self.dropped})")
+        if documents_written != self.documents_kept:
+            problems.append(f"documents written {documents_written} != documents kept by the stages "
+                            f"{self.documents_kept}")
+        after_read = self.dropped - sum(self.drops.get("read", {}).values())
+        if rejected_written is not None and rejected_written != after_read:
+            problems.append(f"rejected documents written {rejected_written} != drops after reading {after_read}")
+        if records_in_inputs is not None and records_in_inputs != self.records_read:
+            problems.append(f"records emitted by the readers {records_in_inputs} != records read {self.records_read}")
+        if problems:
+            raise AccountingError("accounting violated: " + "; ".join(problems) + "; drops by stage: " + ", ".join(
+                f"{stage}={sum(r.values())}" for stage, r in sorted(self.drops.items())))
 
     def to_dict(self) -> dict[str, Any]:
         entering = {}
@@ -106,4 +137,5 @@ class RunStats:
                 for lang in sorted(self.documents)
             },
             "pii_redactions": dict(sorted(self.pii.items())),
+            "notes": dict(sorted(self.notes.items())),
         }

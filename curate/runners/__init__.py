@@ -79,6 +79,22 @@ class Runner(ABC):
     def run_stages(self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int) -> list[str]:
         """Read every shard, apply the stages to each batch, write work files; return their paths."""
 
+    def run_shards(
+        self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int, done_dir: str
+    ) -> list[str]:
+        """:meth:`run_stages`, and a completion marker in ``done_dir`` for every finished shard
+        (:func:`curate.io.write_shard_done`), so that a rerun skips them.
+
+        This default marks all shards at once when every one is done (a killed run redoes them all);
+        the local and Ray runners override it to mark each shard as soon as its last batch is written.
+        """
+        from curate.io import write_shard_done
+
+        paths = self.run_stages(shards, stages, docs_dir, batch_size)
+        for shard in shards:  # each marker lists the whole group: resume keeps the union of listed files
+            write_shard_done(done_dir, shard, paths, None)
+        return paths
+
     @abstractmethod
     def map(self, fn: Callable[[T], R], items: list[T], desc: str = "") -> list[R]:
         """``[fn(item) for item in items]``, in parallel where the engine allows, in input order."""

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from curate.io import InputShard, atomic_path
+from curate.io import InputShard, atomic_path, write_shard_done
 from curate.runners import R, Runner, T, apply_stages, work_file_name
 from curate.stage import Stage
 from curate.stages.read import read_shard
@@ -21,16 +21,31 @@ class LocalRunner(Runner):
     name = "local"
 
     def run_stages(self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int) -> list[str]:
+        return self._run(shards, stages, docs_dir, batch_size, None)
+
+    def run_shards(
+        self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int, done_dir: str
+    ) -> list[str]:
+        return self._run(shards, stages, docs_dir, batch_size, done_dir)
+
+    def _run(
+        self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int, done_dir: str | None
+    ) -> list[str]:
         paths = []
         with tqdm(desc="documents", unit="rec", file=sys.stderr, disable=None) as bar:
             for shard in shards:
+                shard_paths, rows = [], 0
                 for batch in read_shard(shard, batch_size):
                     batch = apply_stages(batch, stages)
                     path = f"{docs_dir}/{work_file_name(batch.column('id').to_pylist())}"
                     with atomic_path(path) as tmp:
                         pq.write_table(batch, tmp)
-                    paths.append(path)
+                    shard_paths.append(path)
+                    rows += batch.num_rows
                     bar.update(batch.num_rows)
+                if done_dir is not None:  # after its work files: a marker always lists complete files
+                    write_shard_done(done_dir, shard, shard_paths, rows)
+                paths += shard_paths
         return paths
 
     def map(self, fn: Callable[[T], R], items: list[T], desc: str = "") -> list[R]:

@@ -7,23 +7,32 @@ same environment on every node and the output directory must be visible from eve
 Reading runs as Ray tasks (one per input shard, streaming batches); the per-document stages run in an
 actor pool (``map_batches`` with ``ActorPoolStrategy``): each actor calls every stage's ``setup()``
 once, so models load once per worker, then turns each reader batch into one work file.
+
+Resume and faults: the reader tags every row with its shard, its batch number, the batch's size and
+whether it is the shard's last batch; workers return those tags with each work file they write, and the
+driver, streaming the results (``iter_rows``), writes a shard's completion marker as soon as all its
+batches are on disk. Retries are bounded by ``ray.max_retries`` (reader task retries, worker restarts,
+retries of a dead worker's batches) and counted in stats.json under ``retries``.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import ray
 from tqdm import tqdm
 
 from curate.config import RayConfig
-from curate.io import InputShard, atomic_path
+from curate.io import InputShard, atomic_path, shard_key, write_shard_done
 from curate.runners import R, Runner, T, apply_stages, work_file_name
 from curate.stage import Stage
 from curate.stages.read import read_shard
@@ -34,6 +43,24 @@ log = logging.getLogger(__name__)
 #: and one worker fit together; with ``max_size`` = CPUs the pool never holds more actors than CPUs.
 WORKER_CPUS = 0.75
 READ_CPUS = 0.25
+#: Peak resident memory of one document worker with its extraction process, in MB: 610 MB measured by
+#: benchmarks/bench_memory.py (BENCHMARKS.md, "Memory budget"), rounded up. Sizes the pool under
+#: ``ray.memory_budget_mb``.
+WORKER_MEMORY_MB = 700
+#: Share of ``ray.memory_budget_mb`` given to the object store when ``object_store_memory_mb`` is unset.
+OBJECT_STORE_SHARE = 1 / 3
+#: Ray's own processes (GCS, raylet, dashboard agent, driver), measured idle by bench_memory.py.
+RAY_BASE_MB = 600
+
+_TAGS = ("_shard", "_batch", "_batch_rows", "_last")
+
+
+def _tag(batch: pa.Table, key: str, index: int, last: bool) -> pa.Table:
+    n = batch.num_rows
+    return (batch.append_column("_shard", pa.array([key] * n, pa.string()))
+            .append_column("_batch", pa.array([index] * n, pa.int64()))
+            .append_column("_batch_rows", pa.array([n] * n, pa.int64()))
+            .append_column("_last", pa.array([last] * n, pa.bool_())))
 
 
 class _ReadShard:
@@ -42,7 +69,15 @@ class _ReadShard:
 
     def __call__(self, shards: pa.Table) -> Iterator[pa.Table]:
         for row in shards.to_pylist():
-            yield from read_shard(InputShard(row["path"], row["format"]), self.batch_size)
+            shard = InputShard(row["path"], row["format"])
+            key, index, previous = shard_key(shard), 0, None
+            for batch in read_shard(shard, self.batch_size):  # one batch of look-ahead to tag the last one
+                if previous is not None:
+                    yield _tag(previous, key, index, False)
+                    index += 1
+                previous = batch
+            if previous is not None:
+                yield _tag(previous, key, index, True)
 
 
 class _DocumentWorker:
@@ -51,16 +86,82 @@ class _DocumentWorker:
     def __init__(self, stages: list[Stage], docs_dir: str) -> None:
         self.stages = stages
         self.docs_dir = docs_dir
+        self.pid = os.getpid()
+        self.restarted = ray.get_runtime_context().was_current_actor_reconstructed
+        hook = os.environ.get("CURATE_TEST_WORKER_PIDS")  # tests kill this process to prove fault tolerance
+        if hook:
+            with open(hook, "a") as fh:
+                fh.write(f"{self.pid}\n")
         for stage in stages:
             stage.setup()
             stage._ready = True
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        batch = apply_stages(batch, self.stages)
-        path = f"{self.docs_dir}/{work_file_name(batch.column('id').to_pylist())}"
-        with atomic_path(path) as tmp:
-            pq.write_table(batch, tmp)
-        return pa.table({"path": [path], "rows": [batch.num_rows]})
+        # Ray Data may hand over several reader batches in one block (or one split in two): one work file each.
+        out: dict[str, list[Any]] = defaultdict(list)
+        keys = pc.binary_join_element_wise(batch.column("_shard"), pc.cast(batch.column("_batch"), pa.string()), ":")
+        for key in pc.unique(keys).to_pylist():
+            part = batch.filter(pc.equal(keys, key))
+            tags = part.select(list(_TAGS)).slice(0, 1).to_pylist()[0]
+            docs = apply_stages(part.drop_columns(list(_TAGS)), self.stages)
+            path = f"{self.docs_dir}/{work_file_name(docs.column('id').to_pylist())}"
+            with atomic_path(path) as tmp:
+                pq.write_table(docs, tmp)
+            for name, value in tags.items():
+                out[name].append(value)
+            out["path"].append(path)
+            out["rows"].append(docs.num_rows)
+            out["pid"].append(self.pid)
+            out["restarted"].append(self.restarted)
+        return pa.table(out)
+
+
+class _ShardTracker:
+    """Driver side: which batches of which shard are written; marks a shard done once all of them are."""
+
+    def __init__(self, shards: list[InputShard], done_dir: str | None) -> None:
+        self.shards = {shard_key(s): s for s in shards}
+        self.done_dir = done_dir
+        self.files: dict[str, dict[int, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+        self.sizes: dict[str, dict[int, int]] = defaultdict(dict)
+        self.last: dict[str, int] = {}
+        self.finished: set[str] = set()
+        self.redelivered = 0
+        self.restarted_pids: set[int] = set()
+
+    def add(self, row: dict[str, Any]) -> None:
+        key, index = row["_shard"], row["_batch"]
+        if row["path"] in self.files[key][index]:
+            self.redelivered += 1  # a retried task's result seen twice: the work file was rewritten identically
+        self.files[key][index][row["path"]] = row["rows"]
+        self.sizes[key][index] = row["_batch_rows"]
+        if row["_last"]:
+            self.last[key] = index
+        if row["restarted"]:
+            self.restarted_pids.add(row["pid"])
+        if key not in self.finished and self._complete(key):
+            self._mark(key)
+
+    def _complete(self, key: str) -> bool:
+        if key not in self.last:
+            return False
+        return all(sum(self.files[key][i].values()) == self.sizes[key].get(i) for i in range(self.last[key] + 1))
+
+    def _mark(self, key: str) -> None:
+        self.finished.add(key)
+        if self.done_dir is not None:
+            paths = [p for batch in self.files[key].values() for p in batch]
+            write_shard_done(self.done_dir, self.shards[key], paths, sum(self.sizes[key].values()))
+
+    def finish(self) -> list[str]:
+        """After the stream ended: shards with no record at all are done too; return every work file."""
+        for key in self.shards:
+            if key not in self.finished and not self.files.get(key):
+                self._mark(key)
+        missing = sorted(self.shards[k].path for k in self.shards if k not in self.finished)
+        if missing:
+            raise RuntimeError(f"Ray Data ended without every batch of {', '.join(missing)}; rerun to resume")
+        return sorted(p for batches in self.files.values() for batch in batches.values() for p in batch)
 
 
 class RayRunner(Runner):
@@ -69,6 +170,14 @@ class RayRunner(Runner):
     def __init__(self, config: RayConfig) -> None:
         self.config = config
         self._started_here = False
+        self._retries: dict[str, int] = {"worker_restarts": 0, "batches_redelivered": 0}
+
+    def _object_store_bytes(self) -> int | None:
+        if self.config.object_store_memory_mb:
+            return self.config.object_store_memory_mb * 2**20
+        if self.config.memory_budget_mb:
+            return int(self.config.memory_budget_mb * OBJECT_STORE_SHARE) * 2**20
+        return None
 
     def start(self) -> None:
         if ray.is_initialized():
@@ -78,7 +187,8 @@ class RayRunner(Runner):
             log.info("joining Ray cluster at %s", address)
             ray.init(address=address, log_to_driver=False)
         else:
-            ray.init(address="local", num_cpus=self.config.num_cpus, include_dashboard=False, log_to_driver=False)
+            ray.init(address="local", num_cpus=self.config.num_cpus, include_dashboard=False, log_to_driver=False,
+                     object_store_memory=self._object_store_bytes())
         self._started_here = True
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = True
@@ -90,12 +200,38 @@ class RayRunner(Runner):
     def _cpus(self) -> int:
         return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
-    def run_stages(self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int) -> list[str]:
-        items = [{"path": s.path, "format": s.format} for s in shards]
+    def _workers(self) -> int:
         workers = self.config.workers or self._cpus()
+        if self.config.memory_budget_mb:
+            store = (self._object_store_bytes() or 0) // 2**20
+            fit = (self.config.memory_budget_mb - store - RAY_BASE_MB) // WORKER_MEMORY_MB
+            if fit < 1:
+                log.warning("ray.memory_budget_mb=%d leaves no room for a %d MB worker after the %d MB object "
+                            "store; running one worker", self.config.memory_budget_mb, WORKER_MEMORY_MB, store)
+            workers = max(1, min(workers, fit))
+        return workers
+
+    def run_stages(self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int) -> list[str]:
+        return self._run(shards, stages, docs_dir, batch_size, None)
+
+    def run_shards(
+        self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int, done_dir: str
+    ) -> list[str]:
+        return self._run(shards, stages, docs_dir, batch_size, done_dir)
+
+    def _run(
+        self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int, done_dir: str | None
+    ) -> list[str]:
+        if not shards:
+            return []
+        items = [{"path": s.path, "format": s.format} for s in shards]
+        workers = self._workers()
+        retries = self.config.max_retries
+        log.info("%d document worker(s), retries bounded at %d", workers, retries)
         ds = ray.data.from_items(items, override_num_blocks=len(items))
         # Reading is I/O and runs as its own tasks, so the batches of one big WARC spread over all workers.
-        ds = ds.map_batches(_ReadShard(batch_size), batch_size=1, batch_format="pyarrow", num_cpus=READ_CPUS)
+        ds = ds.map_batches(_ReadShard(batch_size), batch_size=1, batch_format="pyarrow", num_cpus=READ_CPUS,
+                            ray_remote_args_fn=functools.partial(dict, max_retries=retries))
         ds = ds.map_batches(
             _DocumentWorker,
             fn_constructor_args=(stages, docs_dir),
@@ -105,13 +241,26 @@ class RayRunner(Runner):
             num_cpus=WORKER_CPUS,
             # Ray schedules a worker only where the memory its stages declare (Stage.resources) is free.
             memory=sum(s.resources.memory_mb or 0 for s in stages) * 2**20 or None,
+            # Ray Data's defaults retry for ever (-1); a poison batch must fail the run instead.
+            ray_remote_args_fn=functools.partial(dict, max_restarts=retries, max_task_retries=retries),
         )
-        return sorted(row["path"] for row in ds.take_all())
+        tracker = _ShardTracker(shards, done_dir)
+        for row in ds.iter_rows():  # streaming: markers are written while the run goes on
+            tracker.add(row)
+        paths = tracker.finish()
+        self._retries["worker_restarts"] += len(tracker.restarted_pids)
+        self._retries["batches_redelivered"] += tracker.redelivered
+        if any(self._retries.values()):
+            log.warning("faults survived: %s", self._retries)
+        return paths
+
+    def metrics(self) -> dict[str, Any]:
+        return {"retries": dict(self._retries)}
 
     def map(self, fn: Callable[[T], R], items: list[T], desc: str = "") -> list[R]:
         if not items:
             return []
-        remote = ray.remote(num_cpus=1, max_retries=3)(_call)
+        remote = ray.remote(num_cpus=1, max_retries=self.config.max_retries)(_call)
         refs = [remote.remote(fn, item) for item in items]
         index = {ref: i for i, ref in enumerate(refs)}
         results: list[Any] = [None] * len(refs)

@@ -1,26 +1,52 @@
 """Main-text extraction with trafilatura, with per-document size and time limits.
 
 Drop reasons: ``html_too_large`` (over ``extract.max_html_bytes``, checked before parsing),
-``timeout`` (over ``extract.timeout_s``), ``extract_error`` (trafilatura/lxml raised), ``no_text``
-(nothing extracted).
+``timeout`` (over ``extract.timeout_s``), ``extract_error`` (trafilatura/lxml raised),
+``extract_crashed`` (the extraction process died on the page, e.g. killed for memory), ``no_text``
+(nothing extracted). Decoding notes (``note.charset_detected``, ``note.invalid_bytes``) go to the
+signals and are counted in stats.json under ``notes``; see :mod:`curate.stages._extract_worker`.
+
+Where the limit is enforced (``extract.isolation``):
+
+* ``process`` (default): pages are extracted one at a time in a reusable child process
+  (``python -m curate.stages._extract_worker``). The worker waits at most ``timeout_s`` for each answer;
+  a page that overruns is counted ``timeout`` and the child is killed (SIGKILL) and started again for the
+  next page. This bounds pages that hang inside C code, where no Python-level limit can reach: libxml2's
+  HTML parser checks duplicate attributes pairwise, so one tag with 60,000 attributes (0.5 MB) keeps
+  ``lxml.html.fromstring`` busy for ~30 s on the project machine (``tests/hostile.py``). Cost: one pickled
+  page and one pickled text through a pipe per document, and one process start per worker
+  (BENCHMARKS.md, "Extraction in a child process").
+* ``thread``: in the worker's own thread, with :func:`time_limit`, which interrupts Python code only.
 """
 
 from __future__ import annotations
 
-import codecs
 import ctypes
 import logging
+import os
+import pickle
+import subprocess
+import sys
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from multiprocessing.connection import Connection
+from typing import Any
 
 import pyarrow as pa
 
 from curate.config import ExtractConfig
-from curate.schema import mark_dropped, with_column
+from curate.schema import mark_dropped, merge_signals, with_column
 from curate.stage import Stage
+from curate.stages._extract_worker import decode_html, extract
+
+__all__ = ["ExtractStage", "ExtractTimeout", "decode_html", "time_limit"]
 
 log = logging.getLogger(__name__)
+
+#: seconds a fresh extraction process may take to import trafilatura and say it is ready
+STARTUP_TIMEOUT_S = 120.0
 
 
 class ExtractTimeout(BaseException):
@@ -40,7 +66,8 @@ def time_limit(seconds: float) -> Iterator[_Deadline]:
 
     A timer thread injects the exception into the calling thread (``PyThreadState_SetAsyncExc``), so it
     works in any thread — Ray runs actor methods outside the main thread, where SIGALRM cannot be used.
-    Like a signal handler, it takes effect when the thread next runs Python bytecode. The yielded
+    Like a signal handler, it takes effect when the thread next runs Python bytecode: C code (lxml) that
+    does not return is not interrupted, which is why ``isolation: process`` is the default. The yielded
     object's ``expired`` tells afterwards whether the limit was hit, however the block ended.
     """
     thread_id = ctypes.c_ulong(threading.get_ident())
@@ -67,52 +94,98 @@ def time_limit(seconds: float) -> Iterator[_Deadline]:
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(thread_id, None)
 
 
-def decode_html(payload: bytes, charset: str | None) -> str | bytes:
-    """Decode with the HTTP charset when it names a known codec; otherwise let trafilatura sniff."""
-    if charset:
-        try:
-            codec = codecs.lookup(charset.strip().strip("\"'")).name
-        except LookupError:
-            return payload
-        try:
-            return payload.decode(codec)
-        except UnicodeDecodeError:
-            return payload
-    return payload
+class _Child:
+    """One extraction process and the two pipe ends that talk to it."""
+
+    def __init__(self, options: dict[str, Any], timeout_s: float) -> None:
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "curate.stages._extract_worker", str(to_child_r), str(from_child_w)],
+            pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            close_fds=True,
+        )
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self.inbox = Connection(from_child_r, writable=False)
+        self.outbox = Connection(to_child_w, readable=False)
+        self.finalizer = weakref.finalize(self, _stop, self.proc, self.inbox, self.outbox)
+        self.outbox.send_bytes(pickle.dumps((options, timeout_s)))
+
+    def wait_ready(self) -> None:
+        if not self.inbox.poll(STARTUP_TIMEOUT_S):
+            self.close()
+            raise RuntimeError(f"the extraction process did not start within {STARTUP_TIMEOUT_S:.0f} s")
+        pickle.loads(self.inbox.recv_bytes())
+
+    def close(self) -> None:
+        self.finalizer()
+
+
+def _stop(proc: subprocess.Popen, *conns: Connection) -> None:
+    for conn in conns:
+        conn.close()
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
 
 
 class ExtractStage(Stage):
     name = "extract"
+    _unpicklable = ("_child",)
 
     def __init__(self, config: ExtractConfig) -> None:
         self.config = config
+        self._child: _Child | None = None
+        #: extraction processes killed and restarted (timeouts and crashes), for the worker's log
+        self.restarts = 0
 
-    def _extract_one(self, payload: bytes, charset: str | None, url: str | None) -> tuple[str | None, str | None]:
-        import trafilatura
+    @property
+    def _options(self) -> dict[str, Any]:
+        return {"favor_precision": self.config.favor_precision, "include_tables": self.config.include_tables}
 
-        if len(payload) > self.config.max_html_bytes:
-            return None, "html_too_large"
+    def setup(self) -> None:
+        if self.config.isolation == "process":
+            self._ensure_child()
+
+    def _ensure_child(self) -> _Child:
+        if getattr(self, "_child", None) is None:
+            child = _Child(self._options, self.config.timeout_s)
+            child.wait_ready()  # before any page's clock starts
+            self._child = child
+        return self._child
+
+    def close(self) -> None:
+        """Stop the extraction process (it also ends by itself when this process goes away)."""
+        child, self._child = getattr(self, "_child", None), None
+        if child is not None:
+            child.close()
+
+    def _in_child(self, payload: bytes, charset: str | None, url: str | None
+                  ) -> tuple[str | None, str | None, dict[str, float]]:
+        child = self._ensure_child()
+        try:
+            child.outbox.send_bytes(pickle.dumps((payload, charset, url), protocol=pickle.HIGHEST_PROTOCOL))
+            if child.inbox.poll(self.config.timeout_s):
+                return pickle.loads(child.inbox.recv_bytes())
+            reason = "timeout"
+        except (EOFError, OSError):  # the child died on this page
+            reason = "timeout" if child.proc.poll() == -14 else "extract_crashed"  # -14: its own SIGALRM
+        self.restarts += 1
+        log.warning("extraction of %s: %s; restarting the extraction process", url, reason)
+        self.close()
+        return None, reason, {}
+
+    def _in_thread(self, payload: bytes, charset: str | None, url: str | None
+                   ) -> tuple[str | None, str | None, dict[str, float]]:
         try:
             with time_limit(self.config.timeout_s) as deadline:
-                text = trafilatura.extract(
-                    decode_html(payload, charset),
-                    url=url,
-                    favor_precision=self.config.favor_precision,
-                    include_tables=self.config.include_tables,
-                    include_comments=False,
-                    deduplicate=False,
-                    with_metadata=False,
-                )
+                result = extract(payload, charset, url, self._options)
         except ExtractTimeout:
-            return None, "timeout"
-        except Exception as exc:  # noqa: BLE001 - a page that breaks the extractor is bad input, counted
-            log.debug("extraction failed for %s: %r", url, exc)
-            return None, "extract_error"
+            return None, "timeout", {}
         if deadline.expired:  # over the limit even if the extractor returned (or swallowed the exception)
-            return None, "timeout"
-        if not text or not text.strip():
-            return None, "no_text"
-        return text, None
+            return None, "timeout", {}
+        return result
 
     def process(self, batch: pa.Table) -> pa.Table:
         html = batch.column("html").to_pylist()
@@ -120,10 +193,16 @@ class ExtractStage(Stage):
         urls = batch.column("url").to_pylist()
         texts = batch.column("text").to_pylist()
         reasons: list[str | None] = [None] * batch.num_rows
+        notes: list[dict[str, float]] = [{} for _ in range(batch.num_rows)]
+        one = self._in_child if self.config.isolation == "process" else self._in_thread
         for i, payload in enumerate(html):
             if payload is None:  # already text (WET, JSONL, Parquet)
                 continue
-            texts[i], reasons[i] = self._extract_one(payload, charsets[i], urls[i])
+            if len(payload) > self.config.max_html_bytes:
+                reasons[i] = "html_too_large"
+                continue
+            texts[i], reasons[i], notes[i] = one(payload, charsets[i], urls[i])
         batch = with_column(batch, "text", texts)
         batch = with_column(batch, "html", pa.nulls(batch.num_rows, pa.binary()))
+        batch = merge_signals(batch, notes)
         return mark_dropped(batch, self.name, reasons)

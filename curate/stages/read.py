@@ -69,6 +69,15 @@ def read_shard(shard: InputShard, batch_size: int) -> Iterator[pa.Table]:
     readers = {"warc": _read_warc, "jsonl": _read_jsonl, "parquet": _read_parquet}
     yield from readers[shard.format](shard.path, batch_size)
 
+    def drop_last_alive(self, reason: str) -> bool:
+        """Mark the last buffered row dropped with ``reason`` if it is a document; say whether it was."""
+        if not len(self) or self.cols["drop_reason"][-1] is not None:
+            return False
+        for name in ("html", "text", "charset", "html_lang"):
+            self.cols[name][-1] = None
+        self.cols["drop_stage"][-1], self.cols["drop_reason"][-1] = STAGE, reason
+        return True
+
 
 def _warc_date(value: Any) -> datetime | None:
     if isinstance(value, datetime):
@@ -92,30 +101,85 @@ def _is_html(content_type: str | None, payload: bytes) -> bool:
     return head.startswith((b"<!doctype html", b"<html"))
 
 
+_GZIP_MEMBER = b"\x1f\x8b\x08"
+_WARC_VERSION_LINE = re.compile(rb"\n(WARC/\d+\.\d+\r?\n)")
+
+
+def _next_record_start(fh: Any, after: int, gzipped: bool) -> int | None:
+    """Offset of the next plausible record start at or after ``after``: a gzip member header in a gzipped
+    WARC (one member per record, as the WARC standard recommends), a ``WARC/x.y`` line in a plain one."""
+    fh.seek(after)
+    base, carry = after, b""
+    while chunk := fh.read(1 << 20):
+        data = carry + chunk
+        if gzipped:
+            found = data.find(_GZIP_MEMBER)
+            if found >= 0:
+                return base + found
+        else:
+            match = _WARC_VERSION_LINE.search(data)
+            if match:
+                return base + match.start(1)
+        keep = min(len(data), 32)
+        base, carry = base + len(data) - keep, data[len(data) - keep:]
+    return None
+
+
 def _read_warc(path: str, batch_size: int) -> Iterator[pa.Table]:
+    """Every record of a WARC, resynchronising after damage.
+
+    When the parser fails (a wrong ``Content-Length``, garbage between records) or, in a gzipped WARC,
+    stops early (a truncated gzip member followed by more members), reading goes on at the next record
+    start found in the raw bytes. A failure right after a document still in the current batch is blamed on
+    that document's length (``bad_content_length``); otherwise the unreadable bytes count as one
+    ``corrupt_stream`` row.
+    """
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
     rows = _Rows(batch_size)
     with open_input(path) as fh:
-        records = iter(ArchiveIterator(fh, record_types=WarcRecordType.any_type, parse_http=False))
-        while True:
-            try:
-                record = next(records)
-            except StopIteration:
+        gzipped = fh.read(2) == _GZIP_MEMBER[:2]
+        start: int | None = 0
+        failures, gap = 0, False
+        while start is not None:
+            fh.seek(start)
+            records = iter(ArchiveIterator(fh, record_types=WarcRecordType.any_type, parse_http=False))
+            last, error = None, None
+            while True:
+                try:
+                    record = next(records)
+                except StopIteration:
+                    break
+                except OSError as exc:  # a corrupt stream: count it, keep what was read, look further
+                    error = exc
+                    break
+                if gap:  # records again after bytes that could not be read: count that gap once
+                    rows.add(id=document_id(path, -1 - failures), source=f"{path}#{start}",
+                             drop_reason="corrupt_stream")
+                    failures, gap = failures + 1, False
+                last = start + record.stream_pos
+                _add_warc_record(rows, path, record, start)
+                if len(rows) >= batch_size:
+                    yield rows.flush()
+            if error is not None and (last is not None or start == 0):
+                log.warning("%s: unreadable after offset %s: %s", path, last if last is not None else start, error)
+                if last is None or not rows.drop_last_alive("bad_content_length"):
+                    rows.add(id=document_id(path, -1 - failures), source=f"{path}#{last or start}",
+                             drop_reason="corrupt_stream")
+                    failures += 1
+            if error is None and not gzipped:
                 break
-            except OSError as exc:  # a truncated or corrupt stream: count it, keep what was read
-                log.warning("%s: unreadable after %d records: %s", path, len(rows), exc)
-                rows.add(id=document_id(path, -1), source=f"{path}#end", drop_reason="corrupt_stream")
-                break
-            _add_warc_record(rows, path, record)
-            if len(rows) >= batch_size:
-                yield rows.flush()
+            resumed_from = start
+            start = _next_record_start(fh, (last if last is not None else start) + 1, gzipped)
+            # a silent early stop (gzip) is a gap only if records follow; a failed resync candidate is no gap
+            gap = gap or (error is None and last is not None) or (error is not None and last is None
+                                                                   and resumed_from != 0)
     if len(rows):
         yield rows.flush()
 
 
-def _add_warc_record(rows: _Rows, path: str, record: Any) -> None:
-    offset = record.stream_pos
+def _add_warc_record(rows: _Rows, path: str, record: Any, base: int = 0) -> None:
+    offset = base + record.stream_pos
     common: dict[str, Any] = {
         "id": document_id(path, offset),
         "source": f"{path}#{offset}",
@@ -134,7 +198,10 @@ def _add_warc_record(rows: _Rows, path: str, record: Any) -> None:
         rows.add(**common, drop_reason="not_http")
         return
     try:
-        declared = int(record.headers.get("Content-Length") or 0)
+        if record.headers.get("Content-Length") is None:  # a header block cut short
+            rows.add(**common, drop_reason="truncated_record")
+            return
+        declared = int(record.headers.get("Content-Length"))
         record.freeze()  # reads the block; content_length becomes the bytes actually present
         if record.content_length < declared:
             rows.add(**common, drop_reason="truncated_record")
@@ -148,7 +215,9 @@ def _add_warc_record(rows: _Rows, path: str, record: Any) -> None:
         log.debug("%s#%s: corrupt record: %s", path, offset, exc)
         rows.add(**common, drop_reason="corrupt_record")
         return
-    if status != 200:
+    if status is None:
+        rows.add(**common, drop_reason="corrupt_record")
+    elif status != 200:
         rows.add(**common, content_type=content_type, drop_reason=f"http_{status // 100}xx")
     elif not payload:
         rows.add(**common, content_type=content_type, drop_reason="empty_payload")
