@@ -232,7 +232,7 @@ def fast_config(site: Site, **overrides):
 
 def read_log(out: Path) -> list[dict]:
     lines = []
-    for path in sorted((out / "logs").glob("*.jsonl")):
+    for path in sorted((out / "logs").glob("*.log")):
         lines += [json.loads(line) for line in path.read_text().splitlines()]
     return lines
 
@@ -315,8 +315,7 @@ def test_robots_groups_disallow_and_crawl_delay(main_crawl):
     assert Counter(p for p, _ in _requests(main_crawl, "127.0.0.3")) == {"/robots.txt": 1}
     assert _log_for(main_crawl, "/c-page")[0]["reason"] == "robots_unreachable"
     # .2's robots.txt is binary junk: counted as invalid, nothing disallowed
-    assert [e["reason"] for e in _log_for(main_crawl, "127.0.0.2:" + str(main_crawl["out"]) and "/robots.txt")
-            if "127.0.0.2" in e["url"]] == ["robots_invalid"]
+    assert [e["reason"] for e in _log_for(main_crawl, "/robots.txt") if "127.0.0.2" in e["url"]] == ["robots_invalid"]
     assert main_crawl["stats"]["reasons"]["robots_invalid"] == 1
 
 
@@ -429,7 +428,8 @@ def test_warc_records_are_valid_warc_1_1(main_crawl):
 
 def test_curate_run_reads_the_crawl(main_crawl, tmp_path):
     out = tmp_path / "run"
-    assert main(["run", "sample", "--runner", "local", "--input", str(main_crawl["out"] / "warc"),
+    # the whole crawl directory: its log, frontier and stats are not taken for input
+    assert main(["run", "sample", "--runner", "local", "--input", str(main_crawl["out"]),
                  "--output", str(out)]) == 0
     stats = json.loads((out / "stats.json").read_text())
     assert stats["records_read"] == len(main_crawl["records"])
@@ -477,7 +477,7 @@ def test_rerun_after_kill_stores_every_page_once(site, tmp_path):
     start = len(site.requests)
     proc = subprocess.Popen([sys.executable, "-m", "curate", "crawl", str(seeds), "--output", str(out),
                              "--no-progress", *args], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    log = out / "logs" / "crawl-000.jsonl"
+    log = out / "logs" / "crawl-000.log"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and proc.poll() is None:
         if log.exists() and log.read_text().count('"stored"') >= 8:

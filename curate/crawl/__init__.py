@@ -3,7 +3,8 @@
 Output directory::
 
     warc/crawl-PPP-SSSSS.warc.gz     request + response records, one gzip member each (PPP: partition)
-    logs/crawl-PPP.jsonl             one line per URL outcome: time, url, status, reason, bytes, ms, ...
+    logs/crawl-PPP.log               JSON lines, one per URL outcome: time, url, status, reason, bytes, ms, ...
+                                     (not .jsonl, so that `curate run --input DIR` never reads it as documents)
     state/frontier-PPP.sqlite        the frontier (seen / done URLs, committed output offsets)
     crawl_stats.json                 counts by reason and TDM signal, the crawler's identity and period
 
@@ -75,7 +76,7 @@ def summarise(output_dir: str, config: CrawlConfig) -> dict[str, Any]:
     stored = nbytes = 0
     first = last = None
     hosts_checked: set[str] = set()
-    for path in sorted(glob.glob(os.path.join(output_dir, "logs", "crawl-*.jsonl"))):
+    for path in sorted(glob.glob(os.path.join(output_dir, "logs", "crawl-*.log"))):
         with open(path, encoding="utf-8") as fh:
             for line in fh:
                 entry = json.loads(line)

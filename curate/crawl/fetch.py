@@ -66,7 +66,7 @@ def state_dir(output_dir: str) -> str:
 
 
 def log_path(output_dir: str, partition: int) -> str:
-    return os.path.join(output_dir, "logs", f"crawl-{partition:03d}.jsonl")
+    return os.path.join(output_dir, "logs", f"crawl-{partition:03d}.log")
 
 
 def read_seeds(path: str) -> list[str]:
