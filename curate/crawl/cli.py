@@ -13,7 +13,8 @@ def add_crawl_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", required=True, metavar="DIR",
                         help="WARC files to DIR/warc/, the crawl log to DIR/logs/, the frontier to DIR/state/; "
                              "rerun the same command to resume")
-    parser.add_argument("--config", metavar="YAML", help="crawl settings (keys of CrawlConfig, see docs/crawl.md)")
+    parser.add_argument("--config", metavar="YAML",
+                        help="crawl settings: the keys of CrawlConfig, as in pipelines/crawl/crawl.yaml")
     parser.add_argument("--max-pages", type=int, metavar="N", help="stop after N pages (counted across restarts)")
     parser.add_argument("--max-depth", type=int, metavar="N", help="links followed from a seed (default 3)")
     parser.add_argument("--user-agent", metavar="UA", help="User-Agent; its product token selects robots.txt groups")
