@@ -604,3 +604,19 @@ def test_extract_links_base_entities_and_schemes():
 def test_bundled_crawl_config_matches_the_defaults():
     bundled = crawl_config(str(REPO / "pipelines" / "crawl" / "crawl.yaml"))
     assert bundled == crawl_config()  # the example spells out the defaults, and stays valid
+
+
+def test_host_delay_holds_across_runs(site, tmp_path):
+    ip = "127.0.0.8"
+    seeds = tmp_path / "seeds.txt"
+    out = tmp_path / "out"
+    config = fast_config(site, delay=0.4, max_depth=0, scope=[f"host:{ip}"])
+    seeds.write_text(site.url(ip, "/t/3") + "\n")
+    crawl(config, str(seeds), str(out), progress=False)
+    last_of_first = max(t for h, _, t, _ in site.requests if h == ip)
+    seeds.write_text(site.url(ip, "/t/3") + "\n" + site.url(ip, "/t/4") + "\n")  # a new seed: a second run
+    start = len(site.requests)
+    crawl(config, str(seeds), str(out), progress=False)
+    second = [(p, t) for h, p, t, _ in site.requests[start:] if h == ip]
+    assert [p for p, _ in second] == ["/robots.txt", "/.well-known/tdmrep.json", "/t/4"]
+    assert second[0][1] - last_of_first >= 0.38  # the saved per-host time, not a fresh start

@@ -34,6 +34,7 @@ import os
 import socket
 import ssl
 import sys
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -161,6 +162,7 @@ class Crawler:
         self.content_types = frozenset(t.lower() for t in config.content_types)
         self.fetched_this_run = 0
         self._seeds_digest: str | None = None
+        self._not_before: dict[str, float] = {}
         self._running = False
 
     # -- state -------------------------------------------------------------------------------------
@@ -178,6 +180,9 @@ class Crawler:
                 fh.truncate(int(f.meta("log_offset", 0)))
         self._log = open(path, "ab")  # noqa: SIM115 - closed in _close_state
         self.pages_done = int(f.meta("pages", 0))
+        # the next round (Ray) or run must not hit a host sooner than the last one's delay allows
+        loop_now, wall_now = asyncio.get_running_loop().time(), time.time()
+        self._not_before = {h: loop_now + t - wall_now for h, t in f.host_times().items() if t > wall_now}
         self.inflight = 0
         self._add_seeds()
         if self.partitions > 1:
@@ -220,6 +225,9 @@ class Crawler:
         self.warc.rotate_if_full()
 
     def _close_state(self) -> None:
+        loop_now, wall_now = asyncio.get_running_loop().time(), time.time()
+        self.frontier.save_host_times({h.name: wall_now + h.next_time - loop_now for h in self.hosts.values()
+                                       if h.next_time > loop_now})
         self._commit()
         self.warc.close()
         self._commit()  # the closed file is complete: nothing to cut back on a rerun
@@ -230,7 +238,7 @@ class Crawler:
     def _host(self, name: str) -> _Host:
         host = self.hosts.get(name)
         if host is None:
-            host = self.hosts[name] = _Host(name, delay=self.cfg.delay)
+            host = self.hosts[name] = _Host(name, delay=self.cfg.delay, next_time=self._not_before.get(name, 0.0))
         return host
 
     def _queue(self, item: _Item) -> None:

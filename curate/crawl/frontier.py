@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
 CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, url TEXT NOT NULL, depth INTEGER NOT NULL,
                                    partition INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS imported (source INTEGER PRIMARY KEY, upto INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS hosts (name TEXT PRIMARY KEY, not_before REAL NOT NULL);
 """
 
 
@@ -118,6 +119,17 @@ class Frontier:
                     self.db.execute("INSERT OR REPLACE INTO imported (source, upto) VALUES (?, ?)",
                                     (source, rows[-1][0]))
         return found
+
+    # -- politeness across runs --------------------------------------------------------------------
+    def host_times(self) -> dict[str, float]:
+        """Epoch seconds before which each host must not be sent a request (saved by the last run)."""
+        return dict(self.db.execute("SELECT name, not_before FROM hosts"))
+
+    def save_host_times(self, times: dict[str, float]) -> None:
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM hosts")
+            self.db.executemany("INSERT INTO hosts (name, not_before) VALUES (?, ?)", list(times.items()))
 
     def close(self) -> None:
         self.db.close()
