@@ -2,7 +2,9 @@
 
 Every record becomes a row, including the ones that are not documents (WARC request, metadata and
 warcinfo records, non-HTML responses, broken records): those rows are born dropped at stage
-``read`` with a reason, so nothing read is ever lost from the accounting.
+``read`` with a reason, so nothing read is ever lost from the accounting. A response whose HTTP headers
+or HTML head reserve text-and-data-mining rights (W3C TDMRep, :mod:`curate.tdm`) is dropped as
+``tdm_opt_out``, whoever crawled it.
 
 ``id`` is a stable hash of the input file's *base name* and the record's offset (or row): the same
 Common Crawl file read from S3 or from a local mirror gives the same ids. JSONL/Parquet inputs that
@@ -24,6 +26,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate import tdm
 from curate.errors import InputError
 from curate.io import InputShard, open_input
 from curate.schema import work_table
@@ -219,10 +222,14 @@ def _add_warc_record(rows: _Rows, path: str, record: Any, base: int = 0) -> None
         rows.add(**common, drop_reason="corrupt_record")
     elif status != 200:
         rows.add(**common, content_type=content_type, drop_reason=f"http_{status // 100}xx")
+    elif tdm.reserved_by_headers(record.http_headers) or record.headers.get(tdm.WARC_FLAG_HEADER):
+        rows.add(**common, content_type=content_type, drop_reason=tdm.DROP_REASON)
     elif not payload:
         rows.add(**common, content_type=content_type, drop_reason="empty_payload")
     elif not _is_html(content_type, payload):
         rows.add(**common, content_type=content_type, drop_reason="not_html")
+    elif tdm.reserved_by_html(payload):  # W3C TDMRep: rights reserved for text and data mining
+        rows.add(**common, content_type=content_type, drop_reason=tdm.DROP_REASON)
     else:
         rows.add(**common, html=payload, content_type=content_type, charset=charset, html_lang=html_lang(payload))
 
