@@ -64,6 +64,12 @@ def _cmd_dedup(args: argparse.Namespace) -> int:
                       num_cpus=args.num_cpus, **opts)
 
 
+def _cmd_crawl(args: argparse.Namespace) -> int:
+    from curate.crawl.cli import crawl_main
+
+    return crawl_main(args)
+
+
 def _cmd_card(args: argparse.Namespace) -> int:
     from curate.card import card_from_output
 
@@ -125,6 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_tokenize_arguments(tokenize)
     tokenize.set_defaults(func=tokenize_main)
+
+    from curate.crawl.cli import add_crawl_arguments
+
+    crawl = sub.add_parser(
+        "crawl", help="fetch pages politely (robots.txt, TDM opt-outs) from a seeds file into WARC, resumable"
+    )
+    add_crawl_arguments(crawl)
+    crawl.set_defaults(func=_cmd_crawl)
 
     card = sub.add_parser("card", help="(re)write the dataset card README.md of a finished run")
     card.add_argument("output_dir", help="a curate output directory (with stats.json)")

@@ -148,8 +148,13 @@ def build_summary(stats: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any
         },
         "3_data_processing_aspects": {
             "3_1_tdm_opt_out": {
-                "measures": tdm if tdm else "not applicable at this stage: no crawling; opt-outs must be honoured "
-                                            "by the crawler that produced the input",
+                "measures": tdm if tdm else "no crawling in this pipeline: robots.txt opt-outs must be honoured by "
+                                            "the crawler that produced the input",
+                "at_processing": {
+                    "documents_removed": (drops.get("read") or {}).get("tdm_opt_out", 0),
+                    "signals": "W3C TDMRep reservations captured in the input: the tdm-reservation HTTP response "
+                               "header and <meta name=\"tdm-reservation\" content=\"1\"> in the HTML head",
+                },
                 "provider_statement": cfg.tdm_measures or "not stated",
             },
             "3_2_illegal_and_unwanted_content_removal": {
