@@ -26,6 +26,7 @@ from curate.errors import ConfigError
 from curate.fields import help_field as _help
 from curate.neardup import NearDupConfig
 from curate.pii import PiiConfig
+from curate.stages.prefilter import PrefilterConfig
 from curate.stages.url_filter import UrlFilterConfig
 from curate.tokenize import TokenizeConfig
 
@@ -128,6 +129,9 @@ class PipelineConfig:
     input: InputConfig = _help("what to read", factory=InputConfig)
     output: OutputConfig = _help("where to write", factory=OutputConfig)
     url_filter: UrlFilterConfig = _help("domain/URL blocklists, applied before extraction", factory=UrlFilterConfig)
+    prefilter: PrefilterConfig = _help("skip pages before extraction when cheap evidence (Common Crawl's CLD2, "
+                                       "script, <html lang>, charset) rules out every kept language",
+                                       factory=PrefilterConfig)
     extract: ExtractConfig = _help("main-text extraction", factory=ExtractConfig)
     langid: LangIdConfig = _help("language identification", factory=LangIdConfig)
     quality: QualityConfig = _help("quality filters", factory=QualityConfig)

@@ -42,6 +42,7 @@ from curate.stages.dedup import ExactHashStage, resolve_bucket, scan_work_file
 from curate.stages.extract import ExtractStage
 from curate.stages.langid import LangIdStage
 from curate.stages.pii import PiiStage
+from curate.stages.prefilter import PrefilterStage
 from curate.stages.quality import QualityStage
 from curate.stages.url_filter import UrlFilterStage
 from curate.stages.write import partition_work_file, parts_per_group, write_part
@@ -58,6 +59,8 @@ def build_stages(config: PipelineConfig) -> list[Stage]:
     stages: list[Stage] = []
     if config.url_filter.enabled:
         stages.append(UrlFilterStage(config.url_filter))
+    if config.prefilter.enabled:
+        stages.append(PrefilterStage(config.prefilter, config.langid.languages))
     stages += [ExtractStage(config.extract), LangIdStage(config.langid)]
     if config.quality.enabled:
         stages.append(QualityStage(config.quality, config.langid.languages))

@@ -46,13 +46,16 @@ class _Rows:
     """Column buffers flushed as a WORK_SCHEMA table every ``batch_size`` rows."""
 
     COLUMNS = ("id", "source", "url", "crawl_date", "html", "text", "content_type", "charset", "html_lang",
-               "drop_stage", "drop_reason")
+               "cc_languages", "drop_stage", "drop_reason")
 
     def __init__(self, batch_size: int) -> None:
         self.batch_size = batch_size
         self.cols: dict[str, list[Any]] = {c: [] for c in self.COLUMNS}
+        #: (WARC-Record-ID, row) of a response just added, whose metadata record may follow
+        self.pending: tuple[str, int] | None = None
 
     def add(self, *, drop_reason: str | None = None, **values: Any) -> None:
+        self.pending = None
         for name in self.COLUMNS:
             self.cols[name].append(values.get(name))
         if drop_reason:
@@ -67,11 +70,6 @@ class _Rows:
         self.cols = {c: [] for c in self.COLUMNS}
         return table
 
-
-def read_shard(shard: InputShard, batch_size: int) -> Iterator[pa.Table]:
-    readers = {"warc": _read_warc, "jsonl": _read_jsonl, "parquet": _read_parquet}
-    yield from readers[shard.format](shard.path, batch_size)
-
     def drop_last_alive(self, reason: str) -> bool:
         """Mark the last buffered row dropped with ``reason`` if it is a document; say whether it was."""
         if not len(self) or self.cols["drop_reason"][-1] is not None:
@@ -80,6 +78,11 @@ def read_shard(shard: InputShard, batch_size: int) -> Iterator[pa.Table]:
             self.cols[name][-1] = None
         self.cols["drop_stage"][-1], self.cols["drop_reason"][-1] = STAGE, reason
         return True
+
+
+def read_shard(shard: InputShard, batch_size: int) -> Iterator[pa.Table]:
+    readers = {"warc": _read_warc, "jsonl": _read_jsonl, "parquet": _read_parquet}
+    yield from readers[shard.format](shard.path, batch_size)
 
 
 def _warc_date(value: Any) -> datetime | None:
@@ -162,7 +165,8 @@ def _read_warc(path: str, batch_size: int) -> Iterator[pa.Table]:
                     failures, gap = failures + 1, False
                 last = start + record.stream_pos
                 _add_warc_record(rows, path, record, start)
-                if len(rows) >= batch_size:
+                # A response stays in its batch until the metadata record after it (CC's languages-cld2) is read.
+                if len(rows) >= batch_size and (rows.pending is None or len(rows) >= 2 * batch_size):
                     yield rows.flush()
             if error is not None and (last is not None or start == 0):
                 log.warning("%s: unreadable after offset %s: %s", path, last if last is not None else start, error)
@@ -195,6 +199,8 @@ def _add_warc_record(rows: _Rows, path: str, record: Any, base: int = 0) -> None
         rows.add(**common, text=text, content_type="text/plain")
         return
     if kind != "response":
+        if kind == "metadata":
+            _attach_cc_languages(rows, record)
         rows.add(**common, drop_reason=f"{kind}_record")
         return
     if not record.is_http:  # e.g. dns: records of Heritrix crawls
@@ -232,6 +238,25 @@ def _add_warc_record(rows: _Rows, path: str, record: Any, base: int = 0) -> None
         rows.add(**common, content_type=content_type, drop_reason=tdm.DROP_REASON)
     else:
         rows.add(**common, html=payload, content_type=content_type, charset=charset, html_lang=html_lang(payload))
+        record_id = record.headers.get("WARC-Record-ID")
+        if record_id:
+            rows.pending = (record_id, len(rows) - 1)
+
+
+def _attach_cc_languages(rows: _Rows, record: Any) -> None:
+    """Common Crawl's metadata record names the language CLD2 found in the response before it
+    (``languages-cld2: {json}``); keep it on that response's row for the prefilter stage."""
+    if rows.pending is None or record.headers.get("WARC-Concurrent-To") != rows.pending[0]:
+        return
+    try:
+        block = record.reader.read(65536)
+    except OSError:
+        return
+    for line in block.split(b"\n"):
+        if line.startswith(b"languages-cld2:"):
+            rows.cols["cc_languages"][rows.pending[1]] = line[len(b"languages-cld2:"):].strip().decode(
+                "utf-8", errors="replace")
+            return
 
 
 def _document_values(path: str, row: int, obj: dict[str, Any]) -> dict[str, Any]:
