@@ -243,8 +243,9 @@ def run_curate(warc_path: Path, workdir: Path) -> dict[str, Any]:
     result = run(load_pipeline(resolve_pipeline("sample"), overrides))
     stats = result.stats
     return {
-        # the documents the WARC holds (its response records), as datatrove counts "documents read"
-        "docs_read": stats["stages"]["extract"]["in"],
+        # the documents the WARC holds (its HTML responses), as datatrove counts "documents read": what the
+        # reader passed on (pages the prefilter then skips before extraction count as read, as they are)
+        "docs_read": stats["stages"]["read"]["out"],
         "docs_kept": stats["documents_written"],
         "runner": CURATE_RUNNER,
         "records_read": stats["records_read"],

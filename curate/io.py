@@ -99,23 +99,25 @@ def open_input(path: str, mode: str = "rb", compression: str | None = None) -> I
 
 
 @contextmanager
-def atomic_path(path: str) -> Iterator[str]:
+def atomic_path(path: str, durable: bool = True) -> Iterator[str]:
     """Yield a temporary sibling path; on success make it durable and rename it to ``path``.
 
     A reader never sees a partial file, whatever is killed when: the temporary name is unique to this
     process and thread, the data is flushed to disk (``fsync``) before the rename, and on a local
     filesystem the directory is fsynced after it, so a crash right after the commit cannot leave an empty
     or short file under the final name. Object stores (s3://, gs://) commit a whole object at once.
+    ``durable=False`` skips the fsyncs (the rename stays atomic) for scratch files a rerun recomputes
+    anyway (dedup's shuffle rows, staging partitions): thousands of small fsyncs cost a small run seconds.
     """
     fs, real = fsspec.core.url_to_fs(path)
     fs.makedirs(posixpath.dirname(real), exist_ok=True)
     tmp = f"{real}.tmp-{os.getpid()}-{threading.get_ident()}"
     try:
         yield tmp
-        if _is_local(fs):
+        if durable and _is_local(fs):
             _fsync_file(tmp)
         fs.mv(tmp, real)
-        if _is_local(fs):
+        if durable and _is_local(fs):
             _fsync_dir(posixpath.dirname(real))
     finally:
         if fs.exists(tmp):
@@ -146,9 +148,9 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
-def write_parquet(table: pa.Table, path: str, compression: str = "zstd") -> None:
+def write_parquet(table: pa.Table, path: str, compression: str = "zstd", durable: bool = True) -> None:
     fs, _ = fsspec.core.url_to_fs(path)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, durable) as tmp:
         pq.write_table(table, tmp, compression=compression, filesystem=fs)
 
 

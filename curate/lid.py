@@ -360,7 +360,8 @@ class Py3LangIdScorer:
     def _load_cache(self, cache: Path) -> bool:
         np = self._np
         try:
-            arrays = {name: np.load(cache / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+            # plain ndarray views of the maps: np.memmap's own indexing is several times slower
+            arrays = {name: np.asarray(np.load(cache / f"{name}.npy", mmap_mode="r", allow_pickle=False))
                       for name in self._ARRAYS}
         except (OSError, ValueError):
             return False

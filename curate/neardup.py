@@ -748,9 +748,9 @@ def _is_local(path: str) -> bool:
     return protocol in ("file", "local")
 
 
-def _save_npy(arr: np.ndarray, path: str) -> None:
+def _save_npy(arr: np.ndarray, path: str, durable: bool = True) -> None:
     fs, _ = _fs(path)
-    with atomic_path(path) as tmp, fs.open(tmp, "wb") as fh:
+    with atomic_path(path, durable) as tmp, fs.open(tmp, "wb") as fh:
         np.save(fh, arr, allow_pickle=False)
 
 
@@ -943,7 +943,8 @@ class _RowWriter:
                 cols["id"] = ids.take(pa.array(sel))
                 schema = ID_ROWS_SCHEMA
             write_parquet(pa.table(cols, schema=schema),
-                          f"{self.work_dir}/rows/{self.kind}/bucket={b:05d}/file={self.file_no:05d}.parquet")
+                          f"{self.work_dir}/rows/{self.kind}/bucket={b:05d}/file={self.file_no:05d}.parquet",
+                          durable=False)
         return int(keys.size)
 
 
@@ -1020,12 +1021,12 @@ def signatures_step(item: tuple[int, str], work_dir: str, config: NearDupConfig,
     for kind, writer in writers.items():
         counts[f"rows_{kind}"] += writer.flush()
     docs = pa.concat_tables(docs_tables) if docs_tables else DOCS_SCHEMA.empty_table()
-    write_parquet(docs, f"{work_dir}/docs/file={file_no:05d}.parquet")
+    write_parquet(docs, f"{work_dir}/docs/file={file_no:05d}.parquet", durable=False)
     if kinds.near:
         sigs = np.full((max(row0, 1), config.num_perm), 0xFFFFFFFF, dtype=np.uint32)
         for rws, sig in sig_chunks:
             sigs[rws] = sig
-        _save_npy(sigs, f"{work_dir}/sigs/file={file_no:05d}.npy")
+        _save_npy(sigs, f"{work_dir}/sigs/file={file_no:05d}.npy", durable=False)
     counts["rows"] = row0
     return dict(counts)
 
@@ -1107,7 +1108,7 @@ def group_step(bucket: int, kind: str, layout: _Layout, keep: str) -> int:
         alive = layout.dense_array(f"alive_{kind}")[dense].astype(bool)
         keys, dense = keys[alive], dense[alive]
     if keys.size == 0:
-        _save_npy(np.empty((0, 2), np.int64), out)
+        _save_npy(np.empty((0, 2), np.int64), out, durable=False)
         return 0
     if with_ids:
         assert ids is not None
@@ -1128,7 +1129,7 @@ def group_step(bucket: int, kind: str, layout: _Layout, keep: str) -> int:
         flags = layout.dense_array("flags")[dense[dup]]
         dup[np.flatnonzero(dup)[(flags & F_OLD) != 0]] = False  # documents of an earlier index never drop
     pairs = np.stack([dense[dup], dense[head[dup]]], axis=1).astype(np.int64)
-    _save_npy(pairs, out)
+    _save_npy(pairs, out, durable=False)
     return int(pairs.shape[0])
 
 
@@ -1219,7 +1220,7 @@ def _write_edges(bucket: int, edges: np.ndarray, layout: _Layout, verify_thresho
             sa, sb = _signatures_of(layout, part[:, 0]), _signatures_of(layout, part[:, 1])
             keep[lo : lo + step] = (sa == sb).mean(axis=1) >= verify_threshold
         edges = edges[keep]
-    _save_npy(edges.astype(np.int64), out)
+    _save_npy(edges.astype(np.int64), out, durable=False)
     return int(edges.shape[0])
 
 
@@ -1434,7 +1435,7 @@ def find_duplicates(files: list[str], work_dir: str, config: NearDupConfig, runn
     np.cumsum(sizes, out=offsets[1:])
     n = int(offsets[-1])
     n_new = int(offsets[len(files)])
-    _save_npy(offsets, f"{work_dir}/offsets.npy")
+    _save_npy(offsets, f"{work_dir}/offsets.npy", durable=False)
     scratch, remote = _scratch_dir(work_dir)
     try:
         renamed = _run_steps(files, layout, config, kinds, runner, fix_ids, offsets, n, n_new, scratch, counts)
@@ -1549,7 +1550,7 @@ def _write_renames(layout: _Layout, offsets: np.ndarray, buckets: list[int]) -> 
     for f in np.unique(file_of):
         sel = np.flatnonzero(file_of == f)
         table = pa.table({"row": allp[sel, 0] - offsets[f], "id": pa.array([new_ids[i] for i in sel], pa.string())})
-        write_parquet(table.sort_by("row"), f"{layout.work_dir}/ids/file={int(f):05d}.parquet")
+        write_parquet(table.sort_by("row"), f"{layout.work_dir}/ids/file={int(f):05d}.parquet", durable=False)
 
 
 def _ids_of(layout: _Layout, offsets: np.ndarray, dense: np.ndarray) -> list[str]:
@@ -1633,7 +1634,7 @@ def _resolve(files: list[str], layout: _Layout, offsets: np.ndarray, n: int, n_n
                                      pa.string()),
         }, schema=ASSIGN_SCHEMA)  # fmt: skip
         counts["in_clusters"] += int(sel.size)
-        write_parquet(table, path)
+        write_parquet(table, path, durable=False)
     counts["documents_kept"] = int(n_new - np.count_nonzero(np.asarray(dup_of[:n_new]) >= 0)) if n_new else 0
     del rep, size
 
@@ -1770,7 +1771,7 @@ def write_step(item: tuple[int, str], plan: DedupPlan, out_dir: str, batch_size:
                 row0 += n
     dups = assign.select(DUPLICATES_SCHEMA.names).cast(DUPLICATES_SCHEMA)
     if dups.num_rows:
-        write_parquet(dups, f"{plan.work_dir}/dups/file={file_no:05d}.parquet")
+        write_parquet(dups, f"{plan.work_dir}/dups/file={file_no:05d}.parquet", durable=False)
     return {"written": written}
 
 

@@ -84,7 +84,7 @@ def scan_work_file(work_file: str, keys_dir: str | None, buckets: int) -> dict[s
     bucket_ids = np.array([bucket_of(h, buckets) for h in keys.column("text_hash").to_pylist()])
     for b in np.unique(bucket_ids):
         part = keys.filter(pa.array(bucket_ids == b))
-        write_parquet(part, f"{keys_dir}/bucket={b:05d}/{name}")
+        write_parquet(part, f"{keys_dir}/bucket={b:05d}/{name}", durable=False)
     return dict(counts)
 
 
@@ -118,7 +118,7 @@ def resolve_bucket(bucket: int, keys_dir: str, drops_dir: str) -> int:
         },
         schema=DROP_SCHEMA,
     )
-    write_parquet(drops, f"{drops_dir}/bucket={bucket:05d}.parquet")
+    write_parquet(drops, f"{drops_dir}/bucket={bucket:05d}.parquet", durable=False)
     return drops.num_rows
 
 

@@ -40,7 +40,7 @@ def _stage_rows(table: pa.Table, groups: list[str], parts: dict[str, int], stagi
     targets = [(g, part_of(i, parts[g])) for g, i in zip(groups, table.column("id").to_pylist(), strict=True)]
     for group, k in sorted(set(targets)):
         mask = pa.array([t == (group, k) for t in targets])
-        write_parquet(table.filter(mask), f"{staging_dir}/{group}/part={k:05d}/{name}")
+        write_parquet(table.filter(mask), f"{staging_dir}/{group}/part={k:05d}/{name}", durable=False)
 
 
 def partition_work_file(
