@@ -193,9 +193,20 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
         log.info("resuming: %d of %d input shard(s) already done, %d to process", len(shards) - len(pending),
                  len(shards), len(pending))
     log.info("%d input shard(s) -> %s on %s", len(shards), layout.root, runner.name)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(step: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[step] = round(timings.get(step, 0.0) + now - clock, 3)
+        clock = now
+
     with runner:
+        lap("start")  # the engine's start (a local Ray's start-up)
         work_files = sorted(resumed_files + runner.run_shards(pending, stages, layout.docs, config.input.batch_size,
                                                               layout.done))
+        lap("documents")  # reading and the per-document stages
         keys_dir = layout.keys if config.dedup.exact else None
         counts: Counter[str] = Counter()
         for per_file in runner.map(
@@ -216,6 +227,7 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
             plan = find_duplicates(work_files, layout.neardup, config.dedup.near, runner, kinds, run_mode=True,
                                    exclude_dir=drops_dir)
             counts["stage=dedup"] += plan.counts.get("dropped_url", 0) + plan.counts.get("dropped_near", 0)
+        lap("dedup")
         if not config.output.rejected:
             counts = Counter({g: n for g, n in counts.items() if g.startswith("language=")})
         parts = parts_per_group(counts, config.output.docs_per_file)
@@ -243,6 +255,7 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
             staged = f"{layout.out_staging}/{kind}"
             if layout.exists(staged):
                 layout.fs.mv(fsspec.core.url_to_fs(staged)[1], fsspec.core.url_to_fs(final)[1], recursive=True)
+        lap("write")
         tokenized = None
         if config.tokenize is not None and stats.documents_kept:
             result = tokenize_run_output(layout.root, config.tokenize, runner)
@@ -253,6 +266,8 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
                 "dtype": result["dtype"],
                 "tokenizer_sha256": result["tokenizer"]["sha256"],
             }
+            lap("tokenize")
+    lap("stop")
     finished = time.time()
     summary = {
         "pipeline": config.name,
@@ -265,6 +280,9 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
         "started": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
         "finished": datetime.fromtimestamp(finished, timezone.utc).isoformat(timespec="seconds"),
         "duration_s": round(finished - started, 3),
+        # seconds per step: start (engine), documents (read + per-document stages), dedup (exact, URL, near),
+        # write (partition + Parquet parts + commit), tokenize, stop (engine shutdown); the card follows
+        "timings": timings,
         "rejected_written": rejected_written,
         "quality_preset": config.quality.preset,
         "dedup": _dedup_summary(config, plan.counts if plan else {}),
@@ -274,7 +292,9 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
         "versions": _versions(),
         **stats.to_dict(),
     }
+    card_start = time.perf_counter()
     write_card(layout.root, summary)
+    timings["card"] = round(time.perf_counter() - card_start, 3)
     layout.remove(layout.work)
     write_json(summary, layout.stats)  # last: its presence marks the run complete
     return RunResult(layout.root, summary)
