@@ -53,7 +53,7 @@ def run_one(warc: Path, workers: int, copies: int, root: Path) -> dict[str, Any]
     if proc.returncode != 0:
         raise SystemExit(f"curate run with {workers} workers failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     stats = json.loads((out / "stats.json").read_text())
-    docs = stats["stages"]["extract"]["in"] if "stages" in stats else stats["records_read"]
+    docs = stats["stages"]["read"]["out"]  # the WARCs' HTML responses, as bench_vs_datatrove.py counts them
     result = {"workers": workers, "inputs": workers * copies, "records_read": stats["records_read"],
               "documents": docs, "written": stats["documents_written"], "seconds": round(seconds, 2),
               "docs_per_s": docs / seconds, "timings": stats.get("timings")}

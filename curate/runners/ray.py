@@ -238,7 +238,11 @@ class RayRunner(Runner):
             fn_constructor_args=(stages, docs_dir),
             batch_size=None,  # one reader batch in, one work file out
             batch_format="pyarrow",
-            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=workers),
+            # every worker from the start: an autoscaling pool (min_size=1) grows only once a queue builds up,
+            # and on a short run it never does (2 workers on 2 CPUs ran at 1 worker's speed; bench_scaleout.py)
+            # one batch in flight per worker: with Ray Data's default (4 queued per actor) the workers that are
+            # ready first hoard batches at the start and the others sit idle at the end
+            compute=ray.data.ActorPoolStrategy(min_size=workers, max_size=workers, max_tasks_in_flight_per_actor=1),
             num_cpus=WORKER_CPUS,
             # Ray schedules a worker only where the memory its stages declare (Stage.resources) is free.
             memory=sum(s.resources.memory_mb or 0 for s in stages) * 2**20 or None,
