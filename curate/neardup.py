@@ -1411,6 +1411,25 @@ def _scratch_dir(work_dir: str) -> tuple[str, bool]:
     return tempfile.mkdtemp(prefix="curate-dedup-"), True
 
 
+#: Documents per shuffle bucket below which a ``curate run`` uses fewer buckets than configured: the
+#: results do not depend on the bucket count (a key's rows always meet in one bucket), only the number
+#: of scratch files and steps does, and 64 buckets of a 600-document run cost more than the grouping.
+DOCS_PER_BUCKET = 100_000
+
+
+def _buckets_for(files: list[str], configured: int) -> int:
+    """The bucket count for this many documents (Parquet footers only), at most ``configured``."""
+    rows = 0
+    for path in files:
+        try:
+            fs, real = _fs(path)
+            with fs.open(real, "rb") as fh:
+                rows += pq.ParquetFile(fh).metadata.num_rows
+        except (OSError, ValueError, pa.ArrowException):
+            return configured
+    return max(1, min(configured, -(-rows // DOCS_PER_BUCKET)))
+
+
 def find_duplicates(files: list[str], work_dir: str, config: NearDupConfig, runner: Runner,
                     kinds: DedupKinds | None = None, run_mode: bool = False,
                     exclude_dir: str | None = None) -> DedupPlan:
@@ -1421,6 +1440,8 @@ def find_duplicates(files: list[str], work_dir: str, config: NearDupConfig, runn
     fix_ids = not run_mode
     config.validate()
     config, manifests = _check_indices(config)
+    if run_mode and not config.index_dir and not manifests:
+        config = dataclasses.replace(config, buckets=_buckets_for(files, config.buckets))
     layout = _Layout(work_dir, len(files), tuple(config.previous_index))
     per_file = runner.map(
         functools.partial(signatures_step, work_dir=work_dir, config=config, kinds=kinds, run_mode=run_mode,

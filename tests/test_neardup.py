@@ -347,3 +347,27 @@ def test_jaccard_of_fixture_pair() -> None:
     a = article(1)
     assert 0.7 < jaccard(a, edit(a)) < 0.9
     assert jaccard(article(1), article(2)) < 0.05
+
+
+def test_results_do_not_depend_on_the_bucket_count(corpus: Path, tmp_path: Path) -> None:
+    """What lets ``curate run`` use fewer buckets on small inputs (neardup._buckets_for)."""
+    outputs = []
+    for buckets in (1, 3, 64):
+        out = tmp_path / f"out{buckets}"
+        dedup_documents([str(corpus)], str(out), NearDupConfig(buckets=buckets))
+        _, dups, _ = read_out(out)
+        outputs.append(sorted(tuple(r.values()) for r in dups.to_pylist()))
+    assert outputs[0] == outputs[1] == outputs[2] and outputs[0]
+
+
+def test_small_runs_use_fewer_buckets(tmp_path: Path) -> None:
+    from curate.neardup import DOCS_PER_BUCKET, _buckets_for
+
+    small = tmp_path / "small.parquet"
+    pq.write_table(pa.table({"id": ["a", "b"], "text": ["x", "y"]}), small)
+    assert _buckets_for([str(small)], 64) == 1
+    assert _buckets_for([str(tmp_path / "missing.parquet")], 64) == 64  # unreadable: keep the configured
+    big = tmp_path / "big.parquet"
+    pq.write_table(pa.table({"id": [str(i) for i in range(2 * DOCS_PER_BUCKET + 1)]}), big)
+    assert _buckets_for([str(big)], 64) == 3
+    assert _buckets_for([str(big)], 2) == 2
