@@ -407,7 +407,10 @@ _PREFIX_REGIONS = tuple(r for r in _ALL_REGIONS if _region_plan(r)[0])
 
 # A run of digit groups: "+49 (0)30 123 45-67", "601 234 567", "85.07.30-033.28". Windows of up to
 # seven consecutive groups are candidates for numeric identifiers and phone numbers.
-_CHAIN = re.compile(r"(?<![\w+])(?<![0-9][.,])(?<!\w[-/])\+?[0-9]+(?:[ .\-/()\u00a0\u202f\u2009]{1,3}[0-9]+)*")
+#: A run of digit groups, optionally after "+", not glued to a word, a "+", a decimal mark or a "-"/"/"
+#: after a word. The boundary is checked after the first character (see _ID_BOUNDARY_AFTER_DIGIT).
+_CHAIN = re.compile(r"[+0-9](?<![\w+][+0-9])(?<![0-9][.,][+0-9])(?<!\w[-/][+0-9])(?:(?<=\+)[0-9]+|(?<=[0-9])[0-9]*)"
+                    r"(?:[ .\-/()\u00a0\u202f\u2009]{1,3}[0-9]+)*")
 _DIGITS = re.compile(r"[0-9]+")
 # Limits, from the formats they must admit: the longest grouped numbers are "+33 (0)1 23 45 67 89" and
 # the spaced NIR "1 85 05 78 006 084 36" (7 groups); E.164 numbers have at most 15 digits (+ a "(0)"
