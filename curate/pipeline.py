@@ -290,6 +290,7 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
         "content": finalize_content(stats.content, config.card.top_domains_share),
         "lid_thresholds": next(s.thresholds for s in stages if isinstance(s, LangIdStage)),
         "versions": _versions(),
+        **_crawl_provenance(shards),  # when the inputs are curate crawl output: who crawled, opt-outs honoured
         **stats.to_dict(),
     }
     card_start = time.perf_counter()
@@ -298,6 +299,39 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
     layout.remove(layout.work)
     write_json(summary, layout.stats)  # last: its presence marks the run complete
     return RunResult(layout.root, summary)
+
+
+def _crawl_provenance(shards: list[InputShard]) -> dict[str, Any]:
+    """``crawler`` and ``tdm_opt_out`` of the ``curate crawl`` runs the inputs come from, for the AI Act summary.
+
+    A crawl directory holds ``crawl_stats.json`` beside ``warc/``; an input WARC ``CRAWL/warc/x.warc.gz``
+    (or ``CRAWL/x.warc.gz``) names it. Several crawls: the first one's crawler, their opt-out counts summed.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    for shard in shards:
+        parent = posixpath.dirname(shard.path)
+        for folder in (posixpath.dirname(parent), parent):
+            path = f"{folder}/crawl_stats.json"
+            if path in found:
+                break
+            fs, real = fsspec.core.url_to_fs(path)
+            if "file" not in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)):
+                break  # crawl output is local (or mounted); no probing of remote stores per folder
+            try:
+                with fs.open(real) as fh:
+                    found[path] = json.load(fh)
+                break
+            except (OSError, ValueError):
+                continue
+    crawls = [c for _, c in sorted(found.items()) if isinstance(c, dict) and c.get("crawler")]
+    if not crawls:
+        return {}
+    excluded: Counter[str] = Counter()
+    for crawl in crawls:
+        excluded.update((crawl.get("tdm_opt_out") or {}).get("excluded") or {})
+    tdm = {"checked": sum((c.get("tdm_opt_out") or {}).get("checked", 0) for c in crawls),
+           "excluded": dict(sorted(excluded.items())), "crawls": len(crawls)}
+    return {"crawler": crawls[0]["crawler"], "tdm_opt_out": tdm}
 
 
 def _dedup_summary(config: PipelineConfig, counts: dict[str, Any]) -> dict[str, Any]:

@@ -462,6 +462,13 @@ def test_curate_run_reads_the_crawls_and_drops_reserved_pages(main_crawl, flag_c
     assert {"en", "fr", "pl"} <= set(stats["languages"])
     summary = json.loads((out / "ai_act_summary.json").read_text())
     assert summary["3_data_processing_aspects"]["3_1_tdm_opt_out"]["at_processing"]["documents_removed"] == 4
+    # who crawled, and the opt-outs honoured at crawl time, come from the crawls' crawl_stats.json
+    assert stats["crawler"]["name"] == "curate crawl"
+    assert stats["tdm_opt_out"]["crawls"] == 2
+    excluded = [Counter(crawl["stats"]["tdm_opt_out"]["excluded"]) for crawl in (main_crawl, flag_crawl)]
+    assert stats["tdm_opt_out"]["excluded"] == dict(excluded[0] + excluded[1])
+    crawled = summary["2_list_of_data_sources"]["2_3_crawled_and_scraped_data"]
+    assert crawled["applicable"] is True and crawled["crawler"]["user_agent"] == stats["crawler"]["user_agent"]
 
 
 # -- resume: a kill, a page budget, rotation ------------------------------------------------------------
