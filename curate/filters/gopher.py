@@ -171,26 +171,126 @@ def _greedy_duplicate_chars(keys: np.ndarray, lengths: np.ndarray, n: int) -> in
 
 class _HashedNGrams(_NGrams):
     """:class:`_NGrams` with word ids from Python's string hash (one C call per word, no vocabulary
-    dict); equal words get equal ids, so the fractions are the same up to a 64-bit collision."""
+    dict); equal words get equal ids, so the fractions are the same up to a 64-bit collision.
 
-    def __init__(self, words: list[str]) -> None:
+    The statistics of every n come from :meth:`repeats`, which sorts only the positions that can start
+    a repeated n-gram: an n-gram that occurs twice has a prefix, the (n-1)-gram at the same position,
+    that occurs twice too, so once some shorter n is done only its repeated positions are sorted (the
+    whole document for the first n; a few per cent of it for long n on ordinary text). The results
+    are those of sorting every position (:func:`_greedy_duplicate_chars`, ``np.unique``), as long as
+    no two different n-grams of the document share a 64-bit key.
+    """
+
+    def __init__(self, words: list[str], lengths: np.ndarray | None = None) -> None:
         ids = np.fromiter(map(hash, words), dtype=np.int64, count=len(words)).view(np.uint64)
         self.unigrams = (ids ^ (ids >> np.uint64(29))) * np.uint64(0xC2B2AE3D27D4EB4F) + np.uint64(1)
-        self.lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        if lengths is None:
+            lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        self.lengths = lengths
         self._keys = {1: self.unigrams}
+        self._repeats: dict[int, _Repeats] = {}
+
+    def repeats(self, n: int) -> _Repeats:
+        """How the n-grams repeat (at least one n-gram: ``len(words) >= n``)."""
+        found = self._repeats.get(n)
+        if found is not None:
+            return found
+        count = len(self.lengths) - n + 1  # n-grams in the document
+        shorter = [m for m in self._repeats if m < n]
+        if shorter:
+            positions = self._repeats[max(shorter)].repeated
+            positions = positions[: int(np.searchsorted(positions, count))]
+            keys = self.keys(n)[positions]
+        else:
+            positions = np.arange(count, dtype=np.int64)
+            keys = self.keys(n)
+        found = self._repeats[n] = _Repeats.of(positions, keys)
+        return found
 
     def top_char_fraction(self, n: int, total_chars: int, with_spaces: bool = False) -> float:
         """As :meth:`_NGrams.top_char_fraction`; among n-grams tied for most frequent, the one that
         occurs first in the text (``Counter.most_common`` in datatrove), so the result does not depend
         on the hash values."""
-        keys = self.keys(n) if len(self.lengths) >= n else np.empty(0, np.uint64)
-        if keys.size == 0:
+        if len(self.lengths) < n:
             return 0.0
-        _, first, counts = np.unique(keys, return_index=True, return_counts=True)
-        top = int(counts.max())
-        start = int(first[counts == top].min())
+        found = self.repeats(n)
+        top, start = found.top, found.top_start
         chars = int(self.lengths[start : start + n].sum()) + (n - 1 if with_spaces else 0)
         return chars * top / max(total_chars, 1)
+
+    def greedy_duplicate_char_fraction(self, n: int, total_chars: int) -> float:
+        """Characters of repeated n-grams (datatrove's greedy scan, see :func:`_greedy_duplicate_chars`)."""
+        if len(self.lengths) < n:
+            return 0.0
+        found = self.repeats(n)
+        return _greedy_scan(found.later, found.later_first, self.lengths, n) / max(total_chars, 1)
+
+
+@dataclass(frozen=True)
+class _Repeats:
+    """The repeated n-grams of one n, from one sort of the positions that may start one.
+
+    ``later``: positions (ascending) whose n-gram occurred earlier; ``later_first``: where that n-gram
+    first occurred; ``repeated``: positions (ascending) of every occurrence of an n-gram that occurs
+    at least twice; ``top``/``top_start``: the highest count of an n-gram and the first position of
+    the first n-gram with that count (1 and 0 when none repeats: every n-gram is its own first).
+    """
+
+    later: np.ndarray
+    later_first: np.ndarray
+    repeated: np.ndarray
+    top: int
+    top_start: int
+
+    @staticmethod
+    def of(positions: np.ndarray, keys: np.ndarray) -> _Repeats:
+        if keys.size == 0:
+            empty = np.empty(0, dtype=np.int64)
+            return _Repeats(empty, empty, empty, 1, 0)
+        order = np.argsort(keys, kind="stable")  # equal keys keep their (ascending) positions' order
+        ordered = keys[order]
+        new = np.empty(ordered.size, dtype=bool)
+        new[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
+        counts = np.diff(starts, append=ordered.size)
+        firsts = positions[order[starts]]
+        top = int(counts.max())
+        if top == 1:
+            empty = np.empty(0, dtype=np.int64)
+            return _Repeats(empty, empty, empty, 1, 0)
+        later = np.empty(ordered.size, dtype=bool)
+        later[order] = ~new
+        first_of = np.empty(ordered.size, dtype=np.int64)
+        first_of[order] = np.repeat(firsts, counts)
+        repeated = np.empty(ordered.size, dtype=bool)
+        repeated[order] = np.repeat(counts > 1, counts)
+        return _Repeats(positions[later], first_of[later], positions[repeated], top, int(firsts[counts == top].min()))
+
+
+def _greedy_scan(later: np.ndarray, later_first: np.ndarray, lengths: np.ndarray, n: int) -> int:
+    """:func:`_greedy_duplicate_chars` from :class:`_Repeats` (an n-gram is named by its first position)."""
+    if later.size == 0:
+        return 0  # no n-gram occurs twice: the common case
+    sums = np.concatenate(([0], np.cumsum(lengths)))
+    chars = (sums[later + n] - sums[later]).tolist()
+    jumps: list[int] = []  # starts of the counted repeats; the scan skipped [start, start + n)
+    seen: set[int] = set()
+    repeated = next_allowed = 0
+    for i, start, size in zip(later.tolist(), later_first.tolist(), chars, strict=True):
+        if i < next_allowed:
+            continue
+        if start not in seen:
+            j = bisect.bisect_right(jumps, start) - 1
+            if j < 0 or start >= jumps[j] + n:  # the first occurrence was visited, hence seen
+                seen.add(start)
+        if start in seen:
+            repeated += size
+            jumps.append(i)
+            next_allowed = i + n
+        else:
+            seen.add(start)
+    return repeated
 
 
 @register("gopher_repetition_v1")
@@ -252,8 +352,8 @@ def _in_unit_interval(where: str, name: str, value: float | None) -> None:
         raise ConfigError(f"{where}: {name} must be in [0, 1], got {value}")
 
 
-# A whitespace token without any letter (Gopher: "80% of words contain an alphabetic character").
-_NON_ALPHA_TOKEN = re.compile(r"(?<!\S)(?:[^\w\s]|[\d_])+(?!\S)")
+# A whitespace token without any letter: ``_NON_ALPHA_TOKEN`` in curate.filters (Gopher: "80% of words
+# contain an alphabetic character"), counted by Document.alpha_token_count.
 
 
 @register("gopher_quality_v2")
@@ -311,12 +411,12 @@ class GopherQualityV2(ScoredFilter):
         return {
             "words": float(n),
             "lines": float(n_lines),
-            "mean_word_length": _ratio(sum(map(len, words)), n),
+            "mean_word_length": _ratio(int(doc.word_lengths.sum()), n),
             "hash_ratio": _ratio(text.count("#"), n),
             "ellipsis_ratio": _ratio(text.count("...") + text.count("…"), n),
             "bullet_lines_ratio": _ratio(sum(line.startswith(BULLETS) for line in lines), n_lines),
             "ellipsis_lines_ratio": _ratio(sum(line.endswith(("...", "…")) for line in lines), n_lines),
-            "alpha_words_ratio": _ratio(len(doc.tokens) - len(_NON_ALPHA_TOKEN.findall(text)), len(doc.tokens)),
+            "alpha_words_ratio": _ratio(doc.alpha_token_count, doc.token_count),
             "stop_words": float(len(stopwords.intersection(doc.normalized_words))),
         }
 
@@ -454,5 +554,5 @@ def doc_ngrams(doc: Document) -> _HashedNGrams:
     """The document's n-gram hashes, built once per document and shared by every filter."""
     cached = doc.__dict__.get("_ngrams")
     if cached is None:
-        cached = doc.__dict__["_ngrams"] = _HashedNGrams(doc.normalized_words)
+        cached = doc.__dict__["_ngrams"] = _HashedNGrams(doc.normalized_words, doc.word_lengths)
     return cached
