@@ -91,37 +91,56 @@ class C4Lines(LineFilter):
     def clean(self, doc: Document) -> tuple[str, dict[str, float]]:
         marks = doc.language.terminal_marks
         policy = POLICY_SUBSTRINGS + tuple(p.lower() for p in self.extra_policy_substrings)
+        lines = doc.lines  # the non-empty lines, stripped
         counts = dict.fromkeys(
             ("lines", "removed_long_word", "removed_no_terminal_punct", "removed_too_few_words",
              "removed_javascript", "removed_policy"), 0,
         )  # fmt: skip
-        kept: list[str] = []
-        for raw in doc.text.split("\n"):
-            line = raw.strip()
-            if not line:
-                continue
-            counts["lines"] += 1
-            if len(line) > self.max_word_length and any(len(w) > self.max_word_length for w in line.split()):
-                counts["removed_long_word"] += 1
-                continue
-            if self.remove_citations and "[" in line:
-                line = _CITATION.sub("", line)
-            if self.filter_no_terminal_punct and (
-                not ends_sentence(line, marks) or line.endswith(("...", "…"))
-            ):
-                counts["removed_no_terminal_punct"] += 1
-                continue
-            if self.min_words_per_line and len(line.split(None, self.min_words_per_line)) < self.min_words_per_line:
-                counts["removed_too_few_words"] += 1
-                continue
-            if self.filter_javascript or self.filter_policy:
-                line = self._drop_notice_sentences(line, policy, counts)
-                if not line:
+        counts["lines"] = len(lines)
+        notices = (self.filter_javascript or self.filter_policy) and self._may_hold_notice(doc.lower_text, policy)
+        citations = self.remove_citations and "[" in doc.text
+        if (
+            not (notices or citations or self.filter_no_terminal_punct or self.min_words_per_line)
+            and (not lines or max(map(len, lines)) <= self.max_word_length)
+        ):  # no rule can remove or change a line (the common case with eu-web's settings)
+            kept = lines
+        else:
+            kept = []
+            for line in lines:
+                if len(line) > self.max_word_length and any(len(w) > self.max_word_length for w in line.split()):
+                    counts["removed_long_word"] += 1
                     continue
-            kept.append(line)
+                cited = citations and "[" in line
+                if cited:
+                    line = _CITATION.sub("", line)
+                if self.filter_no_terminal_punct and (
+                    not ends_sentence(line, marks) or line.endswith(("...", "…"))
+                ):
+                    counts["removed_no_terminal_punct"] += 1
+                    continue
+                if self.min_words_per_line and len(line.split(None, self.min_words_per_line)) < self.min_words_per_line:
+                    counts["removed_too_few_words"] += 1
+                    continue
+                if (notices or cited) and (self.filter_javascript or self.filter_policy):
+                    line = self._drop_notice_sentences(line, policy, counts)
+                    if not line:
+                        continue
+                kept.append(line)
         signals = {k: float(v) for k, v in counts.items()}
         signals["kept_lines"] = float(len(kept))
         return "\n".join(kept), signals
+
+    def _may_hold_notice(self, lowered_text: str, policy: tuple[str, ...]) -> bool:
+        """False when no line can hold a javascript/policy phrase, judged on the whole lower-cased
+        text: a line's ``lower()`` is its part of the text's ``lower()`` except for the choice of final
+        or medial sigma (the one context-dependent mapping), so a phrase with a sigma is always checked
+        line by line. Removing citation marks can join a phrase (``java[1]script``); such lines are
+        checked whatever this says."""
+        if self.filter_javascript and "javascript" in lowered_text:
+            return True
+        if self.filter_policy:
+            return any(p in lowered_text or "σ" in p or "ς" in p for p in policy)
+        return False
 
     def _notice(self, lowered: str, policy: tuple[str, ...]) -> str | None:
         if self.filter_javascript and "javascript" in lowered:
