@@ -74,7 +74,7 @@ def _unicode_words(text: str) -> list[str]:
     letter or digit on both sides, which is what the pattern's ``alnum+ (joiner alnum+)*`` matches.
     Every other character becomes a space and ``str.split`` cuts the words out."""
     cp = _code_points(text)
-    alnum = (_char_classes()[cp] & _ALNUM).astype(bool)
+    alnum = (_char_classes().take(cp) & _ALNUM).astype(bool)
     if cp.size > 2:
         inner = cp[1:-1]
         bridge = ((inner == _JOINERS[0]) | (inner == _JOINERS[1]) | (inner == _JOINERS[2])) & alnum[:-2] & alnum[2:]
@@ -148,6 +148,12 @@ class Document:
         return self._token_stats[2]
 
     @functools.cached_property
+    def code_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """The text's code points (uint32) and their class bits (``_ALNUM``, ``_ALPHA``, ``_PUNCT``, ``_SPACE``)."""
+        cp = _code_points(self.text)
+        return cp, _char_classes().take(cp)
+
+    @functools.cached_property
     def _token_stats(self) -> tuple[int, int, int]:
         r"""(matches of ``_PUNCT_RUN``, whitespace tokens, tokens with a letter), in one vectorised pass
         over the code points instead of three regex/split passes:
@@ -155,10 +161,9 @@ class Document:
         * a punctuation run starts at each ``[^\w\s]`` character that differs from the one before it;
         * a token starts at each non-space character after a space (or at the start);
         * a token has a letter when a ``[^\W\d_]`` character lies in it (count distinct token ids)."""
-        cp = _code_points(self.text)
+        cp, classes = self.code_points
         if cp.size == 0:
             return 0, 0, 0
-        classes = _char_classes()[cp]
         punct = (classes & _PUNCT).astype(bool)
         runs = int(punct[0]) + int(np.count_nonzero(punct[1:] & (cp[1:] != cp[:-1])))
         space = (classes & _SPACE).astype(bool)

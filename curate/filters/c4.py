@@ -13,8 +13,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
+
 from curate.errors import ConfigError
-from curate.filters import CLOSING, Document, Filter, LineFilter, ScoredFilter, ends_sentence, register
+from curate.filters import (
+    _SPACE,
+    CLOSING,
+    Document,
+    Filter,
+    LineFilter,
+    ScoredFilter,
+    _char_classes,
+    ends_sentence,
+    register,
+)
 
 # A sentence ends in terminal punctuation (Latin, Greek question mark ";" excluded as too ambiguous)
 # followed by whitespace, a closing quote/bracket, or the end of the text.
@@ -99,15 +111,15 @@ class C4Lines(LineFilter):
         counts["lines"] = len(lines)
         notices = (self.filter_javascript or self.filter_policy) and self._may_hold_notice(doc.lower_text, policy)
         citations = self.remove_citations and "[" in doc.text
-        if (
-            not (notices or citations or self.filter_no_terminal_punct or self.min_words_per_line)
-            and (not lines or max(map(len, lines)) <= self.max_word_length)
-        ):  # no rule can remove or change a line (the common case with eu-web's settings)
-            kept = lines
+        # a line's words are the text's words: look for an over-long one only when some line is that long
+        longest = self.max_word_length
+        long_words = bool(lines) and max(map(len, lines)) > longest and max(map(len, doc.text.split())) > longest
+        if not (notices or citations or long_words or self.filter_no_terminal_punct or self.min_words_per_line):
+            kept = lines  # no rule can remove or change a line (the common case with eu-web's settings)
         else:
             kept = []
             for line in lines:
-                if len(line) > self.max_word_length and any(len(w) > self.max_word_length for w in line.split()):
+                if long_words and len(line) > longest and max(map(len, line.split())) > longest:
                     counts["removed_long_word"] += 1
                     continue
                 cited = citations and "[" in line
@@ -195,7 +207,7 @@ class C4QualityV2(ScoredFilter):
     def signals(self, doc: Document) -> dict[str, float]:
         text = doc.text
         return {
-            "sentences": float(len(sentence_count_pattern(doc.language.terminal_marks).findall(text))),
+            "sentences": float(count_sentence_ends(doc)),
             "lorem_ipsum": float("lorem ipsum" in doc.lower_text),
             "curly_bracket": float("{" in text),
         }
@@ -215,3 +227,43 @@ def sentence_count_pattern(marks: tuple[str, ...]) -> re.Pattern[str]:
     """One match per sentence end: a run of terminal marks, closing quotes/brackets, then a space or the end."""
     alternatives = "|".join(map(re.escape, sorted(marks, key=len, reverse=True)))
     return re.compile(rf"(?:{alternatives})+[{re.escape(CLOSING)}]*(?=\s|$)")
+
+
+def count_sentence_ends(doc: Document) -> int:
+    """``len(sentence_count_pattern(marks).findall(doc.text))`` without the regex engine's per-character
+    loop, for one-character marks that are neither closing quotes nor spaces (every language config):
+    the pattern then matches once per maximal run of marks whose following run of closing characters
+    is followed by a space or the end of the text (if not, no backtracking helps: the characters it
+    could give back are marks or closings, not spaces), and nowhere else."""
+    marks = doc.language.terminal_marks
+    if not marks or not all(len(m) == 1 and m not in CLOSING and not m.isspace() for m in marks):
+        return len(sentence_count_pattern(marks).findall(doc.text))
+    cp = doc.code_points[0]
+    if cp.size == 0:
+        return 0
+    kinds = _sentence_end_table(marks).take(cp)
+    is_mark = (kinds & _MARK).astype(bool)
+    ends = np.flatnonzero(is_mark[:-1] > is_mark[1:]) + 1  # the first non-mark after each run of marks
+    if is_mark[-1]:
+        ends = np.append(ends, cp.size)
+    if ends.size == 0:
+        return 0
+    kinds = np.append(kinds, np.uint8(_SPACE))  # the end of the text counts as a space
+    while True:  # step over closing quotes and brackets (rarely more than one)
+        closing = (kinds[ends] & _CLOSE).astype(bool)
+        if not closing.any():
+            break
+        ends[closing] += 1
+    return int(np.count_nonzero(kinds[ends] & _SPACE))
+
+
+_MARK, _CLOSE = 1, 2  # beside _SPACE (8)
+
+
+@functools.cache
+def _sentence_end_table(marks: tuple[str, ...]) -> np.ndarray:
+    """Bits per code point: a terminal mark of ``marks``, a closing quote/bracket, a space (``\\s``)."""
+    table = _char_classes() & np.uint8(_SPACE)
+    table[[ord(c) for c in CLOSING]] |= np.uint8(_CLOSE)
+    table[[ord(m) for m in marks]] |= np.uint8(_MARK)
+    return table

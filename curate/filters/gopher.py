@@ -244,35 +244,43 @@ class _Repeats:
 
     @staticmethod
     def of(positions: np.ndarray, keys: np.ndarray) -> _Repeats:
-        if keys.size == 0:
-            empty = np.empty(0, dtype=np.int64)
-            return _Repeats(empty, empty, empty, 1, 0)
+        size = keys.size
+        if size < 2:
+            return _NO_REPEATS
         order = np.argsort(keys, kind="stable")  # equal keys keep their (ascending) positions' order
         ordered = keys[order]
-        new = np.empty(ordered.size, dtype=bool)
+        same = ordered[1:] == ordered[:-1]  # same[i]: sorted element i + 1 repeats element i's n-gram
+        if not same.any():
+            return _NO_REPEATS
+        new = np.empty(size, dtype=bool)
         new[0] = True
-        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+        np.logical_not(same, out=new[1:])
         starts = np.flatnonzero(new)
-        counts = np.diff(starts, append=ordered.size)
+        counts = np.empty(starts.size, dtype=np.int64)
+        np.subtract(starts[1:], starts[:-1], out=counts[:-1])
+        counts[-1] = size - starts[-1]
         firsts = positions[order[starts]]
         top = int(counts.max())
-        if top == 1:
-            empty = np.empty(0, dtype=np.int64)
-            return _Repeats(empty, empty, empty, 1, 0)
-        later = np.empty(ordered.size, dtype=bool)
+        later = np.empty(size, dtype=bool)
         later[order] = ~new
-        first_of = np.empty(ordered.size, dtype=np.int64)
+        first_of = np.empty(size, dtype=np.int64)
         first_of[order] = np.repeat(firsts, counts)
-        repeated = np.empty(ordered.size, dtype=bool)
+        repeated = np.empty(size, dtype=bool)
         repeated[order] = np.repeat(counts > 1, counts)
         return _Repeats(positions[later], first_of[later], positions[repeated], top, int(firsts[counts == top].min()))
+
+
+_NOTHING = np.empty(0, dtype=np.int64)
+#: Every n-gram occurs once: no repeats, and the top n-gram is the first one (count 1).
+_NO_REPEATS = _Repeats(_NOTHING, _NOTHING, _NOTHING, 1, 0)
 
 
 def _greedy_scan(later: np.ndarray, later_first: np.ndarray, lengths: np.ndarray, n: int) -> int:
     """:func:`_greedy_duplicate_chars` from :class:`_Repeats` (an n-gram is named by its first position)."""
     if later.size == 0:
         return 0  # no n-gram occurs twice: the common case
-    sums = np.concatenate(([0], np.cumsum(lengths)))
+    sums = np.zeros(lengths.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=sums[1:])
     chars = (sums[later + n] - sums[later]).tolist()
     jumps: list[int] = []  # starts of the counted repeats; the scan skipped [start, start + n)
     seen: set[int] = set()
