@@ -449,3 +449,52 @@ def test_stage_is_picklable_without_its_filters(stage):
     assert not hasattr(clone, "_filters")
     out = clone(pa.Table.from_batches([], work_table({"id": ["a"], "text": [GERMAN], "language": ["de"]}).schema))
     assert out.num_rows == 0
+
+
+def test_vectorised_scans_agree_with_the_regex_definitions():
+    """The code-point scans of Document, the C4 sentence count, C4's line pass and the n-gram sorts
+    give what the regexes, str.split and a sort of every position give, on tricky text."""
+    import numpy as np
+
+    from curate.filters import _NON_ALPHA_TOKEN, _PUNCT_RUN, _char_classes
+    from curate.filters.c4 import count_sentence_ends, sentence_count_pattern
+    from curate.filters.gopher import _greedy_duplicate_chars, _HashedNGrams
+    from curate.languages import _WORD
+
+    every = np.arange(0x110000, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
+    spaces = np.array([c.isspace() for c in every])
+    assert np.array_equal((_char_classes() & 8).astype(bool), spaces)  # \s is str.split's whitespace
+
+    pieces = ["don't", "l'homme", "peut-être", "il-belt", "ta'", "a--b", "-x-", "'y'", "’s", "Σ", "ΟΔΟΣ.", "мир!",
+              "İstanbul", "\u212a", "½", "²", "12_34", "_", "😀", "𝔘𝔫", "...", "…!?", "«Oui.»", ";", "\u037e", "(a.)",
+              "[1]", "java[2]script", "cookies", "#", "\ud800", "\x1c", "\x85", "\u2028", "\u200b", " ", "\n", "\t",
+              "\n\n", "word", "Wort", "word."]
+    rng = random.Random(3)
+    texts = ["", " ", "\n", "a", "x" * 1_000_001, ("ab " * 400 + "\n") * 3]
+    texts += ["".join(rng.choice(pieces) + rng.choice([" ", "", "\n", "  "]) for _ in range(rng.randint(1, 300)))
+              for _ in range(300)]
+    for text in texts:
+        for lang in ("en", "el"):
+            d = doc(text, lang)
+            lowered = text.lower().replace("’", "'")
+            assert d.normalized_words == _WORD.findall(lowered)
+            tokens = text.split()
+            assert d.token_count == len(tokens)
+            assert d.alpha_token_count == len(tokens) - len(_NON_ALPHA_TOKEN.findall(text))
+            assert d.word_and_punct_tokens == len(d.normalized_words) + len(_PUNCT_RUN.findall(text))
+            assert count_sentence_ends(d) == len(sentence_count_pattern(d.language.terminal_marks).findall(text))
+        words = d.normalized_words
+        ngrams = _HashedNGrams(words)
+        for n in (2, 3, 4, 5, 6, 8, 10):  # the repeats of shorter n narrow the sort of longer ones
+            if len(words) < n:
+                assert ngrams.top_char_fraction(n, 1) == ngrams.greedy_duplicate_char_fraction(n, 1) == 0.0
+                continue
+            _, first, counts = np.unique(ngrams.keys(n), return_index=True, return_counts=True)
+            start = int(first[counts == counts.max()].min())
+            assert ngrams.top_char_fraction(n, 1) == int(ngrams.lengths[start : start + n].sum()) * int(counts.max())
+            assert ngrams.greedy_duplicate_char_fraction(n, 1) == _greedy_duplicate_chars(
+                ngrams.keys(n), ngrams.lengths, n)
+    # C4's line pass: a phrase joined by removing a citation mark is still caught, a long line is kept
+    cleaned, signals = C4Lines(filter_no_terminal_punct=False, min_words_per_line=0).clean(
+        doc("Please enable java[1]script.\n" + "y " * 600 + "z\n" + "w" * 1001))
+    assert cleaned == "y " * 600 + "z" and signals["removed_javascript"] == signals["removed_long_word"] == 1
