@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import fsspec
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -227,6 +228,9 @@ class RayRunner(Runner):
             return []
         items = [{"path": s.path, "format": s.format} for s in shards]
         workers = self._workers()
+        # Start as many workers as the input has batches for (each loads its models and an extraction
+        # process): a 100 KB sample on a 64-core node needs one, not 64.
+        starting = max(1, min(workers, _batches_estimate(shards, batch_size)))
         retries = self.config.max_retries
         log.info("%d document worker(s), retries bounded at %d", workers, retries)
         ds = ray.data.from_items(items, override_num_blocks=len(items))
@@ -238,11 +242,11 @@ class RayRunner(Runner):
             fn_constructor_args=(stages, docs_dir),
             batch_size=None,  # one reader batch in, one work file out
             batch_format="pyarrow",
-            # every worker from the start: an autoscaling pool (min_size=1) grows only once a queue builds up,
-            # and on a short run it never does (2 workers on 2 CPUs ran at 1 worker's speed; bench_scaleout.py)
+            # every worker the input has work for from the start: an autoscaling pool (min_size=1) grows only
+            # once a queue builds up, on a short run never (2 workers on 2 CPUs ran at 1's speed; bench_scaleout)
             # one batch in flight per worker: with Ray Data's default (4 queued per actor) the workers that are
             # ready first hoard batches at the start and the others sit idle at the end
-            compute=ray.data.ActorPoolStrategy(min_size=workers, max_size=workers, max_tasks_in_flight_per_actor=1),
+            compute=ray.data.ActorPoolStrategy(min_size=starting, max_size=workers, max_tasks_in_flight_per_actor=1),
             num_cpus=WORKER_CPUS,
             # Ray schedules a worker only where the memory its stages declare (Stage.resources) is free.
             memory=sum(s.resources.memory_mb or 0 for s in stages) * 2**20 or None,
@@ -277,6 +281,23 @@ class RayRunner(Runner):
                     results[index[ref]] = ray.get(ref)
                     bar.update(1)
         return results
+
+
+#: Compressed bytes per WARC record (a response with its request and metadata records is ~20-60 KB of
+#: gzip in Common Crawl); an underestimate only starts more workers than strictly needed.
+BYTES_PER_RECORD = 16_384
+
+
+def _batches_estimate(shards: list[InputShard], batch_size: int) -> int:
+    """How many batches the inputs will give, from their sizes; unknown sizes count as plenty."""
+    total = 0
+    for shard in shards:
+        try:
+            fs, real = fsspec.core.url_to_fs(shard.path)
+            total += int(fs.size(real) or 0)
+        except (OSError, ValueError, TypeError):
+            return sys.maxsize
+    return -(-total // (batch_size * BYTES_PER_RECORD))
 
 
 def _call(fn: Callable[[T], R], item: T) -> R:
