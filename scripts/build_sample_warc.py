@@ -555,9 +555,14 @@ def build() -> tuple[WarcBuilder, list[Expectation]]:
         warc.add_exchange(html_response(junk.url, body))
         expected.append(Expectation("response", junk.url, "dropped:quality", junk.lang, junk.note))
 
+    # Where the drop happens: the prefilter skips a page before extraction when its script rules out every
+    # kept language (or its <html lang> names another language and the script agrees); langid drops the rest.
+    prefilter_notes = {"ru": "skipped before extraction by the prefilter: <html lang=\"ru\"> over Cyrillic text",
+                       "ja": "skipped before extraction by the prefilter: Japanese script"}
     for page in foreign:
         warc.add_exchange(html_response(page.url, render_page(page)))
-        expected.append(Expectation("response", page.url, "dropped:language", page.lang))
+        expected.append(Expectation("response", page.url, "dropped:language", page.lang,
+                                    prefilter_notes.get(page.lang, "language ID after extraction")))
 
     pdf_url = "https://www.gemeinde-beispiel.at/amtsblatt/amtsblatt-2024-03.pdf"
     warc.add_exchange(HttpResponse(pdf_url, 200, tiny_pdf("Amtsblatt der Gemeinde Beispiel 3/2024"), "application/pdf"))

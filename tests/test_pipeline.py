@@ -37,7 +37,7 @@ def test_sample_every_stage_does_something(sample_run):
     out, _ = sample_run
     table, stats = read_output(out)
     assert_accounting(table, stats)
-    for stage in ("read", "url_filter", "extract", "langid", "quality", "dedup"):
+    for stage in ("read", "url_filter", "prefilter", "extract", "langid", "quality", "dedup"):
         assert stats["drops"].get(stage), f"stage {stage} dropped nothing on the sample"
     assert stats["pii_redactions"] == {"email": 1, "phone": 1}
     danish = table.filter(pa.compute.equal(table.column("language"), "da")).column("text")[0].as_py()
@@ -45,6 +45,10 @@ def test_sample_every_stage_does_something(sample_run):
     assert stats["drops"]["dedup"] == {"exact_duplicate": 3, "near_duplicate": 1}
     assert stats["dedup"]["clusters"] >= 1
     assert stats["drops"]["langid"]["not_target_language"] >= 3
+    # EXPECTED.md says which non-EU pages the prefilter skips before extraction
+    notes = [f["note"] for f in expected_fates() if f["fate"] == "dropped:language"]
+    assert stats["drops"]["prefilter"] == {"html_lang": 1, "script": 1}
+    assert sum(note.startswith("skipped before extraction by the prefilter") for note in notes) == 2
     assert stats["drops"]["read"]["request_record"] >= 20
     assert len(stats["languages"]) >= 20
     assert len(set(table.column("id").to_pylist())) == table.num_rows
