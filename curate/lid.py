@@ -66,6 +66,7 @@ from urllib.parse import urlsplit
 
 from curate.config import EU_LANGUAGES
 from curate.errors import ConfigError
+from curate.jit import HAVE_NUMBA, njit
 
 __all__ = [
     "CLUSTERS",
@@ -85,7 +86,7 @@ TARGETS: frozenset[str] = frozenset(EU_LANGUAGES)
 _LABEL = "__label__"
 
 #: fastText reads at most this many characters of a document (its predictions saturate long before).
-MAX_CHARS = 4000
+MAX_CHARS = 2000
 #: The second opinion reads at most this many (its cost grows with the text; 1,500 characters are
 #: several paragraphs, plenty to separate neighbours).
 SECOND_OPINION_CHARS = 1500
@@ -302,16 +303,32 @@ def _cache_path(kind: str, source: Path) -> Path | None:
     return cache_dir() / f"{kind}-{source.name}-{st.st_size}-{st.st_mtime_ns}"
 
 
+@njit
+def _automaton_features(data: Any, nextmove: Any, rowbase: Any, feature: Any, out: Any) -> int:
+    """Walk py3langid's automaton over ``data`` (bytes) from the root, writing the feature of every
+    state reached that has one into ``out``; returns how many were written."""
+    state = 0
+    found = 0
+    for i in range(data.size):
+        state = nextmove[rowbase[state] + data[i]]
+        f = feature[state]
+        if f >= 0:
+            out[found] = f
+            found += 1
+    return found
+
+
 class Py3LangIdScorer:
     """py3langid's normalised probabilities (``rank`` with ``norm_probs=True``), computed faster.
 
     py3langid scores byte n-grams found by an Aho-Corasick automaton that it walks byte by byte in
-    Python (~0.2 ms per 500-byte paragraph). The automaton's state after a byte depends only on the
-    last ``depth`` bytes (``depth`` = its longest n-gram, 6 bytes in the shipped model, found here by a
-    breadth-first search), so every position's state is computed at once with numpy by ``depth``
-    vectorised steps; the Naive Bayes scoring is py3langid's (Lui & Baldwin 2012), with float32 weights.
-    Same probabilities as ``py3langid.langid.LanguageIdentifier.rank`` to float32 rounding (checked in
-    tests/test_lid.py), 2-3x faster. Falls back to ``rank`` if the model's layout is not the known one.
+    Python (~0.2 ms per 500-byte paragraph). Here the walk is one compiled loop (numba); without numba,
+    since the automaton's state after a byte depends only on the last ``depth`` bytes (``depth`` = its
+    longest n-gram, 6 bytes in the shipped model, found here by a breadth-first search), every
+    position's state is computed at once with numpy by ``depth`` vectorised steps. The Naive Bayes
+    scoring is py3langid's (Lui & Baldwin 2012), with float32 weights. Same probabilities as
+    ``py3langid.langid.LanguageIdentifier.rank`` to float32 rounding (checked in tests/test_lid.py),
+    4-6x faster. Falls back to ``rank`` if the model's layout is not the known one.
     """
 
     #: The derived arrays, cached as .npy files (memory-mapped) so a worker starts in milliseconds
@@ -413,12 +430,16 @@ class Py3LangIdScorer:
             text = text.lower()
         data = np.frombuffer(unicodedata.normalize("NFC", text).encode("utf-8", "surrogatepass"), dtype=np.uint8)
         n = len(data)
-        state = np.zeros(n, dtype=np.int32)
-        data = data.astype(np.int32)
-        for back in range(min(self._depth, n) - 1, -1, -1):  # position i reads data[i - back]
-            state[back:] = self._next[self._rowbase[state[back:]] + data[: n - back]]
-        features = self._feature[state]
-        features = features[features >= 0]
+        if HAVE_NUMBA:  # one compiled pass over the bytes, as py3langid walks them
+            features = np.empty(n, dtype=np.int32)
+            features = features[: _automaton_features(data, self._next, self._rowbase, self._feature, features)]
+        else:
+            state = np.zeros(n, dtype=np.int32)
+            data = data.astype(np.int32)
+            for back in range(min(self._depth, n) - 1, -1, -1):  # position i reads data[i - back]
+                state[back:] = self._next[self._rowbase[state[back:]] + data[: n - back]]
+            features = self._feature[state]
+            features = features[features >= 0]
         if len(features):
             index, counts = np.unique(features, return_counts=True)
             scores = np.log1p(counts.astype(np.float32)) @ self._weights[index] + self._prior

@@ -92,7 +92,7 @@ import shutil
 import tempfile
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
@@ -105,20 +105,11 @@ import pyarrow.parquet as pq
 
 from curate.errors import ConfigError, InputError, OutputError
 from curate.io import atomic_path, expand_inputs, write_json, write_parquet
+from curate.jit import HAVE_NUMBA  # numba compiles the hot loops; without it hashlib + numpy (slower)
+from curate.jit import njit as _njit
 from curate.stages.dedup import normalise as normalise_exact
 from curate.stages.read import document_id
 from curate.urldedup import url_key
-
-try:  # numba compiles the hot loops; without it the same results come from hashlib + numpy (slower)
-    import numba
-
-    _njit: Callable[[Any], Any] = numba.njit(nogil=True, cache=True)
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - exercised where numba is absent
-    HAVE_NUMBA = False
-
-    def _njit(fn: Any) -> Any:
-        return fn
 
 if TYPE_CHECKING:
     from curate.runners import Runner

@@ -198,6 +198,11 @@ _IPV4 = re.compile(rf"(?<![\w.]){_OCTET}(?:\.{_OCTET}){{3}}(?![\w]|\.[0-9])")
 _IPV6 = re.compile(
     r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|[0-9]{1,3}(?:\.[0-9]{1,3}){3})?(?![\w:]|\.[0-9])"
 )
+#: Cheap necessary conditions, searched first (each starts with a literal, which the regex engine skips
+#: to quickly): an IPv4 address has three dots between digits, an IPv6 address two colons at most four
+#: hex digits apart. Most texts have neither, and the full patterns would be tried at every digit or colon.
+_IPV4_HINT = re.compile(r"\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]")
+_IPV6_HINT = re.compile(r":[0-9A-Fa-f]{0,4}:")
 #: "version 10.0.19041.1", "v. 1.2.3.4", "Build 4.18.0.2": dotted numbers that are not addresses.
 _VERSION_LABEL = re.compile(
     r"(?:\bv|\bver|version|versión|versione|versão|wersja|verze|verzia|verzió|versio|build|release|firmware)"
@@ -208,7 +213,9 @@ _VERSION_LABEL = re.compile(
 # Country code, check digits, then 10–30 BBAN characters in optional single-space groups; trimmed to
 # the country's length afterwards (the pattern alone would run into a following word or IBAN). Lower
 # case is accepted ("de89 3704 …"): the check digits are computed on the upper-cased number.
-_IBAN = re.compile(r"[A-Za-z](?<![A-Za-z0-9][A-Za-z])[A-Za-z][0-9]{2}(?:[ \u00a0]?[A-Za-z0-9]){10,30}")
+#: The match starts at the first check digit (digits are rarer than letters, so the engine tries far
+#: fewer positions); the two letters before it are checked by the lookbehind: the IBAN starts 2 earlier.
+_IBAN = re.compile(r"[0-9](?<=(?<![A-Za-z0-9])[A-Za-z]{2}[0-9])[0-9](?:[ \u00a0]?[A-Za-z0-9]){10,30}")
 _IBAN_BBAN_PART = re.compile(r"([1-9][0-9]*)!([nac])")
 
 
@@ -323,6 +330,9 @@ class _PatternId:
     type: str
     pattern: re.Pattern[str]
     validate: Callable[[str], bool]  # on the match, upper-cased
+    #: When set: every match ``validate`` accepts holds a digit and is at most this long, so the pattern
+    #: is tried only around the text's digits (a letter-led pattern is otherwise tried at every word).
+    digit_span: int | None = None
 
 
 def _alnum(value: str) -> str:
@@ -344,12 +354,13 @@ _PATTERN_IDS: tuple[_PatternId, ...] = (
     # Ministero delle Finanze); digits may be replaced by LMNPQRSTUV ("omocodia").
     _PatternId(
         "it_codice_fiscale",
+        # either case, spelt out: re.IGNORECASE would case-fold every letter of the text the pattern tries
         re.compile(
-            r"[A-Z](?<!\w[A-Z])[A-Z]{5}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]"
-            r"(?!\w)",
-            re.IGNORECASE,
+            r"[A-Za-z](?<!\w[A-Za-z])[A-Za-z]{5}[0-9LMNPQRSTUVlmnpqrstuv]{2}[ABCDEHLMPRSTabcdehlmprst]"
+            r"[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z][0-9LMNPQRSTUVlmnpqrstuv]{3}[A-Za-z](?!\w)"
         ),
         _cf_valid,
+        digit_span=16,
     ),
     # DNI (Spain): 8 digits + letter "TRWAGMYFPDXBNJZSQVHLCKE"[n mod 23] (Real Decreto 1553/2005, art. 11).
     _PatternId(
@@ -494,11 +505,11 @@ class Redactor:
                 candidates += self._ibans(text)
             for spec in self._pattern_ids:
                 candidates += self._pattern_id(text, spec)
-            if "ipv4" in types and "." in text:
+            if "ipv4" in types and _IPV4_HINT.search(text):
                 candidates += self._ipv4(text)
             if self._numeric_ids or "phone" in types:
                 candidates += self._numbers(text, language)
-        if "ipv6" in types and has_digit and ":" in text:
+        if "ipv6" in types and has_digit and _IPV6_HINT.search(text):
             candidates += self._ipv6(text)
         return _resolve(candidates, len(text))
 
@@ -529,35 +540,42 @@ class Redactor:
 
     def _ibans(self, text: str) -> list[Match]:
         out = []
-        pos = 0
+        pos = 0  # where the next IBAN may start
         while True:
-            m = _IBAN.search(text, pos)
+            m = _IBAN.search(text, pos + 2)  # the match starts at the check digits, 2 after the IBAN
             if m is None:
                 return out
-            pos = m.start() + 1
-            length = _iban_length(m.group()[:2].upper())
+            start = m.start() - 2
+            candidate = text[start : m.end()]
+            pos = start + 1
+            length = _iban_length(candidate[:2].upper())
             if length is None:
                 continue
             # walk the match until the country's number of characters is reached
             seen = 0
-            end = m.start()
-            for i, ch in enumerate(m.group()):
+            end = start
+            for i, ch in enumerate(candidate):
                 if ch.isalnum():
                     seen += 1
                     if seen == length:
-                        end = m.start() + i + 1
+                        end = start + i + 1
                         break
             if seen < length or (end < len(text) and text[end].isalnum()):
                 continue
-            valid = _iban.is_valid(text[m.start() : end].replace("\u00a0", " "), check_country=False)
-            out.append(Match(m.start(), end, "iban" if valid else _BLOCKED))
+            valid = _iban.is_valid(text[start:end].replace("\u00a0", " "), check_country=False)
+            out.append(Match(start, end, "iban" if valid else _BLOCKED))
             pos = end
 
     def _pattern_id(self, text: str, spec: _PatternId) -> list[Match]:
+        if spec.digit_span is None:
+            windows = [(0, len(text))]
+        else:
+            windows = _digit_windows(text, spec.digit_span)
         return [
             Match(m.start(), m.end(), spec.type)
-            for m in spec.pattern.finditer(text)
-            if spec.validate(m.group().upper())
+            for start, end in windows
+            for m in spec.pattern.finditer(text, start, end)
+            if (end == len(text) or m.end() < end) and spec.validate(m.group().upper())
         ]
 
     def _ipv4(self, text: str) -> list[Match]:
@@ -659,6 +677,22 @@ class Redactor:
                     return Match(start, end, spec.type)
                 shaped = shaped or not raw.isdigit()
         return _SHAPED if shaped else None
+
+
+def _digit_windows(text: str, span: int) -> list[tuple[int, int]]:
+    """Disjoint ``(start, end)`` windows of ``text`` that hold every substring of at most ``span``
+    characters containing a digit, each with one more character at the end: a pattern searched with
+    that ``endpos`` still sees the character after a match (its ``(?!\\w)``); a match ending at a
+    window's end was cut short there, and is not one (unless the window ends the text). Lookbehinds
+    see the text before ``start``."""
+    windows: list[tuple[int, int]] = []
+    for run in _DIGITS.finditer(text):
+        start, end = max(0, run.start() - span + 1), min(len(text), run.end() + span)
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], end)
+        else:
+            windows.append((start, end))
+    return windows
 
 
 _SHAPED = Match(0, 0, _BLOCKED)  # sentinel: written like an identifier, failed its check digits

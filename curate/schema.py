@@ -76,6 +76,15 @@ def alive_mask(table: pa.Table) -> pa.ChunkedArray:
     return pc.is_null(table.column("drop_stage"))
 
 
+def without_html(table: pa.Table) -> pa.Table:
+    """The rows with their raw payload (``html``) emptied: only the stages before extraction read it, and a
+    dropped row or a work file never needs it (copying or writing it would be the run's biggest waste)."""
+    index = table.schema.get_field_index("html")
+    if index < 0 or table.column(index).null_count == table.num_rows:
+        return table
+    return table.set_column(index, table.schema.field(index), pa.nulls(table.num_rows, pa.binary()))
+
+
 def with_column(table: pa.Table, name: str, values: pa.Array | list) -> pa.Table:
     """Replace one column, keeping the schema's type for it."""
     index = table.schema.get_field_index(name)

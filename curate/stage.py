@@ -16,7 +16,7 @@ from typing import ClassVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curate.schema import alive_mask
+from curate.schema import alive_mask, without_html
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class Stage(ABC):
         processed = self.process(batch.filter(alive))
         if processed.num_rows != n_alive:
             raise RuntimeError(f"stage {self.name} returned {processed.num_rows} rows for {n_alive}")
-        return pa.concat_tables([processed, batch.filter(pc.invert(alive))])
+        return pa.concat_tables([processed, without_html(batch).filter(pc.invert(alive))])
 
     def __getstate__(self) -> dict:
         # Ship the configuration to workers, never the loaded model: each worker calls setup() itself.

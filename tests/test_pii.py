@@ -72,6 +72,25 @@ def test_iban_checksum_and_country_length(country):
     assert redact(f"IBAN {compact}7 x")[1] == {}
 
 
+def test_codice_fiscale_found_anywhere_only_whole_words():
+    """The codice fiscale pattern is searched only around digits (windows of the text): a code at either
+    end, glued to other characters, beside numbers, or twice in a row is judged as in a full search."""
+    rng = random.Random("cf-windows")
+    for _ in range(30):
+        code = gen.codice_fiscale(rng)
+        cases = {
+            code: (True,),
+            f"{code} und {code.lower()}": (True, True),
+            f"x{code}": (),
+            f"{code}9": (),
+            f"CF:{code}, tel. 12": (True,),
+            f"{'ab1 ' * 30}{code}{' 2' * 30}": (True,),
+        }
+        for text, found in cases.items():
+            matches = Redactor(types=["it_codice_fiscale"]).find(text)
+            assert [m.type for m in matches] == ["it_codice_fiscale"] * len(found), text
+
+
 def test_lower_case_iban_is_found_whole():
     assert redact("iban de89 3704 0044 0532 0130 00, Tel 030 1234567", "de") == (
         "iban <IBAN>, Tel <PHONE>", {"iban": 1, "phone": 1}

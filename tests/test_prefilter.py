@@ -59,6 +59,58 @@ def cld2(*codes: str, reliable: bool = True) -> str:
                        "languages": [{"code": c, "text-covered": 0.9, "score": 900.0} for c in codes]})
 
 
+def _encoded_page(text: str, encoding: str, lang: str | None = None, meta: bool = True) -> bytes:
+    head = f'<meta charset="{encoding}">' if meta else ""
+    return page(text, lang, repeat=4, head=head).decode().encode(encoding)
+
+
+FAST_PATH_PAGES = [  # (html, charset, html_lang)
+    (page(GERMAN), None, None),
+    (page(GERMAN, "de"), None, "de"),
+    (page(GERMAN, "ru"), None, "ru"),  # Latin text: ru cannot be corroborated
+    (page(TURKISH, "tr"), None, "tr"),
+    (page(TURKISH, "tr"), "windows-1252", "tr"),
+    (page(RUSSIAN, "ru", repeat=4), None, "ru"),
+    (page(BULGARIAN, "bg", repeat=4), "utf-8", "bg"),
+    (page(GREEK, repeat=4), None, None),
+    (page(CHINESE, "zh"), None, "zh"),
+    (_encoded_page(RUSSIAN, "windows-1251", "ru"), None, "ru"),
+    (_encoded_page(RUSSIAN, "koi8-r"), "koi8-r", None),
+    (_encoded_page(CHINESE, "gb18030", "zh"), "gb18030", "zh"),
+    (_encoded_page("東京は日本の首都であり、最大の都市です。" * 12, "iso-2022-jp"), "iso-2022-jp", None),  # 7-bit
+    (_encoded_page(CHINESE, "utf-16", meta=False), "utf-16", None),
+    (page(GERMAN + " " + RUSSIAN[:60]), None, None),
+    (page(RUSSIAN[:90], repeat=1) + page(GERMAN, repeat=3), None, "ru"),
+    (b"<html><body>" + "été ".encode() * 400 + b"</body></html>", "latin-1", None),
+]
+
+
+@pytest.mark.parametrize("languages", [list(EU_LANGUAGES), ["bg"], ["el", "de"], ["en"]],
+                         ids=["eu", "bg-only", "el-de", "en-only"])
+@pytest.mark.parametrize("config", [{}, {"latin_html_lang": True}, {"min_letters": 50}, {"html_lang": False}],
+                         ids=["default", "latin-html-lang", "few-letters", "no-html-lang"])
+def test_fast_path_decides_as_counting_every_letter(languages, config):
+    """The byte-count shortcut (most European pages) never changes a decision, for any kept set or encoding."""
+    fast = PrefilterStage(PrefilterConfig(**config), languages)
+    full = PrefilterStage(PrefilterConfig(**config), languages)
+    full._fast_path_bound = -1.0  # always count the letters
+    for html, charset, lang in FAST_PATH_PAGES:
+        assert fast.decide(html, charset, lang, None) == full.decide(html, charset, lang, None), (charset, lang)
+
+
+def test_fast_path_skips_the_letter_count_on_latin_pages(monkeypatch):
+    import curate.stages.prefilter as prefilter
+
+    def no_count(*_args: object) -> None:
+        raise AssertionError("visible text decoded for a Latin page")
+
+    monkeypatch.setattr(prefilter, "visible_text", no_count)
+    assert decide(page(GERMAN, "de")) is None
+    assert decide(page(TURKISH, "tr"), charset="windows-1252") is None
+    with pytest.raises(AssertionError):  # a Cyrillic page still gets its letters counted
+        decide(page(RUSSIAN, "ru", repeat=4), html_lang="ru")
+
+
 def test_possible_languages_add_confusable_neighbours():
     assert {"hr", "bs", "sr"} <= possible_languages(["hr"])
     assert {"da", "nb", "nn", "no"} <= possible_languages(["da"])

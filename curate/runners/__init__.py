@@ -45,9 +45,12 @@ class KeyedStep(Protocol[R_co]):
 
 
 def apply_stages(batch: pa.Table, stages: Sequence[Stage]) -> pa.Table:
+    """The batch after every per-document stage, without the raw payloads (work files never need them)."""
+    from curate.schema import without_html
+
     for stage in stages:
         batch = stage(batch)
-    return batch
+    return without_html(batch)
 
 
 def work_file_name(ids: Sequence[str]) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-import re
 import unicodedata
 from collections import Counter
 
@@ -33,7 +32,6 @@ from curate.io import write_parquet
 from curate.schema import TIMESTAMP, with_column
 from curate.stage import Stage
 
-_SPACE = re.compile(r"\s+")
 KEY_SCHEMA = pa.schema(
     [("text_hash", pa.string()), ("id", pa.string()), ("crawl_date", TIMESTAMP),
      ("length", pa.int64()), ("work_file", pa.string())]
@@ -42,7 +40,8 @@ DROP_SCHEMA = pa.schema([("id", pa.string()), ("duplicate_of", pa.string()), ("w
 
 
 def normalise(text: str) -> str:
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+    # runs of white space (str.isspace, what regex \s matches) become one space, none at the ends
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 def text_hash(text: str) -> str:

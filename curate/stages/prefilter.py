@@ -38,6 +38,7 @@ saves and how many EU-language pages it would lose are measured by ``benchmarks/
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from dataclasses import dataclass
@@ -141,15 +142,52 @@ def script_counts(text: str) -> np.ndarray:
     return np.bincount(scripts, minlength=CJK + 1)
 
 
+def page_encoding(head: bytes, charset: str | None) -> str:
+    """The encoding the script count decodes a page's head with: the HTTP charset, the ``<meta>`` one, UTF-8."""
+    return charset or _meta_charset(head) or "utf-8"
+
+
 def visible_text(html: bytes, charset: str | None, sample_bytes: int) -> str:
     """The text between tags of the first ``sample_bytes`` of a page, scripts and styles removed."""
     head = html[:sample_bytes]
-    encoding = charset or _meta_charset(head) or "utf-8"
+    encoding = page_encoding(head, charset)
     body = _ENTITY.sub(b" ", _TAG.sub(b" ", _INVISIBLE.sub(b" ", head)))
     try:
         return body.decode(encoding, errors="replace")
     except LookupError:
         return body.decode("utf-8", errors="replace")
+
+
+#: Encodings in which every character outside ASCII takes at least one byte >= 0x80 (ASCII-compatible
+#: single- and multi-byte encodings; not UTF-16/32, UTF-7, ISO-2022, HZ or EBCDIC), by Python codec name.
+_HIGH_BYTE_ENCODINGS = frozenset(
+    ["ascii", "utf-8", "koi8-r", "koi8-u", "cp866", "mac-roman", "shift_jis", "cp932", "euc_jp", "gb2312", "gbk",
+     "gb18030", "big5", "big5hkscs", "euc_kr", "cp949", "cp950", "tis-620", "cp874"]
+    + [f"iso8859-{n}" for n in range(1, 17)] + [f"cp125{n}" for n in range(9)]
+)
+#: Encodings whose every letter is Latin (ASCII, Latin-1 and windows-1252 and their Western siblings).
+_LATIN_ONLY_ENCODINGS = frozenset(["ascii", "iso8859-1", "iso8859-15", "cp1252"])
+#: UTF-8 lead bytes of code points from U+0340 on (every non-Latin letter of _BLOCKS starts at U+0370),
+#: except 0xE2 (U+2000-U+2FFF: punctuation and symbols, no letters).
+_NON_LATIN_UTF8_LEADS = bytes([*range(0xCD, 0xE2), *range(0xE3, 0xF5)])
+_KEEP_NON_LATIN_UTF8_LEADS = bytes(b for b in range(256) if b not in _NON_LATIN_UTF8_LEADS)
+_KEEP_HIGH_BYTES = bytes(range(0x80))
+
+
+def non_latin_letter_bound(head: bytes, encoding: str) -> int | None:
+    """At least the number of non-Latin letters ``head`` decodes to (tags and scripts included), counted
+    on the bytes without decoding; None for an encoding where that cannot be bounded so."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        name = "utf-8"  # what visible_text decodes an unknown charset as
+    if name in _LATIN_ONLY_ENCODINGS:
+        return 0
+    if name == "utf-8":
+        return len(head.translate(None, _KEEP_NON_LATIN_UTF8_LEADS))
+    if name in _HIGH_BYTE_ENCODINGS:
+        return len(head.translate(None, _KEEP_HIGH_BYTES))
+    return None
 
 
 def _meta_charset(head: bytes) -> str | None:
@@ -179,6 +217,21 @@ class PrefilterStage(Stage):
         for code in self.possible:
             scripts |= LANGUAGE_SCRIPTS.get(code, frozenset({LATIN}))
         self.possible_scripts = frozenset(scripts)
+        self._latin_possible = LATIN in self.possible_scripts
+        share = min(config.min_possible_script_share, 1.0)
+        self._fast_path_bound = min(0.5, 1.0 - share) * config.min_letters
+
+    def _declared_scripts(self, html_lang: str) -> frozenset[int] | None:
+        """The scripts of the language ``<html lang>`` declares when it is not a possible one (None: it is,
+        or the attribute is unusable, or it is a Latin-script language and ``latin_html_lang`` is off)."""
+        declared = html_lang.strip().lower().replace("_", "-").split("-")[0]
+        declared = "nb" if declared == "no" else declared
+        if len(declared) not in (2, 3) or declared in self.possible:
+            return None
+        scripts = LANGUAGE_SCRIPTS.get(declared)
+        if scripts is None and self.config.latin_html_lang:
+            scripts = frozenset({LATIN})
+        return scripts or None
 
     def process(self, batch: pa.Table) -> pa.Table:
         columns = ("html", "charset", "html_lang", "cc_languages")
@@ -199,6 +252,16 @@ class PrefilterStage(Stage):
         if not html or not (cfg.script or cfg.html_lang or cfg.charset):
             return None
         charset = charset.strip().lower() if charset else None
+        declared_scripts = self._declared_scripts(html_lang) if cfg.html_lang and html_lang else None
+        if self._latin_possible and not (declared_scripts and LATIN in declared_scripts):
+            # Fast path (most pages of a European crawl): with few bytes that can be non-Latin letters, no
+            # rule can fire. The script rule needs more than (1 - min share) x min_letters such letters;
+            # html_lang and charset need a dominant non-Latin script (half the letters), or a Latin one
+            # that the declared language or the charset rules out, which Latin never is here.
+            head = html[: cfg.sample_bytes]
+            bound = non_latin_letter_bound(head, page_encoding(head, charset))
+            if bound is not None and bound < self._fast_path_bound:
+                return None
         counts = script_counts(visible_text(html, charset, cfg.sample_bytes))
         letters = int(counts[1:].sum())
         if letters < cfg.min_letters:
@@ -210,15 +273,8 @@ class PrefilterStage(Stage):
         dominant_share = counts[dominant] / letters
         if dominant_share < 0.5:
             return None
-        if cfg.html_lang and html_lang:
-            declared = html_lang.strip().lower().replace("_", "-").split("-")[0]
-            declared = "nb" if declared == "no" else declared
-            if len(declared) in (2, 3) and declared not in self.possible:
-                scripts = LANGUAGE_SCRIPTS.get(declared)
-                if scripts is None and cfg.latin_html_lang:
-                    scripts = frozenset({LATIN})
-                if scripts and dominant in scripts:
-                    return "html_lang"
+        if declared_scripts and dominant in declared_scripts:
+            return "html_lang"
         if cfg.charset and charset and CHARSET_SCRIPTS.get(charset) == dominant \
                 and dominant not in self.possible_scripts:
             return "charset"
