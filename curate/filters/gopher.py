@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numba
 import numpy as np
 
 from curate.filters import Document, Filter, ScoredFilter, register
@@ -77,14 +78,16 @@ def _duplicate_fraction(items: list[str]) -> tuple[float, float]:
     return dup_items / max(len(items), 1), dup_chars / max(total_chars, 1)
 
 
+#: Multiplier of the n-gram keys' polynomial hash (:meth:`_NGrams.keys`, :func:`_ngram_repeats`).
+_MULT = np.uint64(0x9E3779B97F4A7C15)
+
+
 class _NGrams:
     """64-bit hashes of every word n-gram of a document, built incrementally with numpy.
 
     ``keys(n)[i]`` identifies the n-gram starting at word i (a polynomial hash over word ids; a
     collision needs two different n-grams of one document to agree on 64 bits).
     """
-
-    _MULT = np.uint64(0x9E3779B97F4A7C15)
 
     def __init__(self, words: list[str]) -> None:
         vocab: dict[str, int] = {}
@@ -96,7 +99,7 @@ class _NGrams:
     def keys(self, n: int) -> np.ndarray:
         if n not in self._keys:
             shorter = self.keys(n - 1)
-            self._keys[n] = shorter[:-1] * self._MULT + self.unigrams[n - 1 :]
+            self._keys[n] = shorter[:-1] * _MULT + self.unigrams[n - 1 :]
         return self._keys[n]
 
     def top_char_fraction(self, n: int, total_chars: int, with_spaces: bool = False) -> float:
@@ -170,42 +173,36 @@ def _greedy_duplicate_chars(keys: np.ndarray, lengths: np.ndarray, n: int) -> in
 
 
 class _HashedNGrams(_NGrams):
-    """:class:`_NGrams` with word ids from Python's string hash (one C call per word, no vocabulary
-    dict); equal words get equal ids, so the fractions are the same up to a 64-bit collision.
+    """:class:`_NGrams` with word ids from a 64-bit hash of each word's code points (:func:`_word_keys`:
+    one join of the words and a compiled loop, no per-word Python call, no vocabulary dict); equal
+    words get equal ids, so the fractions are the same up to a 64-bit collision.
 
-    The statistics of every n come from :meth:`repeats`, which sorts only the positions that can start
-    a repeated n-gram: an n-gram that occurs twice has a prefix, the (n-1)-gram at the same position,
-    that occurs twice too, so once some shorter n is done only its repeated positions are sorted (the
-    whole document for the first n; a few per cent of it for long n on ordinary text). The results
-    are those of sorting every position (:func:`_greedy_duplicate_chars`, ``np.unique``), as long as
-    no two different n-grams of the document share a 64-bit key.
+    The statistics come from :func:`_ngram_repeats`, one compiled pass for all the n a filter asks
+    for (:meth:`measure`): per n, a handful of numpy calls cost more than the counting itself on a
+    page of a few hundred words. The results are those of sorting every position
+    (:func:`_greedy_duplicate_chars`, ``np.unique``), as long as no two different n-grams of the
+    document share a 64-bit key.
     """
 
     def __init__(self, words: list[str], lengths: np.ndarray | None = None) -> None:
-        ids = np.fromiter(map(hash, words), dtype=np.int64, count=len(words)).view(np.uint64)
-        self.unigrams = (ids ^ (ids >> np.uint64(29))) * np.uint64(0xC2B2AE3D27D4EB4F) + np.uint64(1)
         if lengths is None:
             lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-        self.lengths = lengths
+        # int64 C arrays whatever the caller gave: one compiled signature for every document and n
+        self.lengths = np.ascontiguousarray(lengths, dtype=np.int64)
+        points = np.frombuffer("".join(words).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        self.unigrams = _word_keys(points, self.lengths)
         self._keys = {1: self.unigrams}
-        self._repeats: dict[int, _Repeats] = {}
+        self._stats: dict[int, tuple[int, int, int]] = {}  # n -> (top count, its characters, greedy chars)
 
-    def repeats(self, n: int) -> _Repeats:
-        """How the n-grams repeat (at least one n-gram: ``len(words) >= n``)."""
-        found = self._repeats.get(n)
-        if found is not None:
-            return found
-        count = len(self.lengths) - n + 1  # n-grams in the document
-        shorter = [m for m in self._repeats if m < n]
-        if shorter:
-            positions = self._repeats[max(shorter)].repeated
-            positions = positions[: int(np.searchsorted(positions, count))]
-            keys = self.keys(n)[positions]
-        else:
-            positions = np.arange(count, dtype=np.int64)
-            keys = self.keys(n)
-        found = self._repeats[n] = _Repeats.of(positions, keys)
-        return found
+    def measure(self, ns: Iterable[int]) -> None:
+        """Count the n-grams of every n in ``ns`` (those not counted yet) in one kernel call: the longer
+        n reuse the shorter ones' repeated positions."""
+        wanted = sorted({n for n in ns if n not in self._stats and 1 <= n <= len(self.lengths)})
+        if not wanted:
+            return
+        stats = _ngram_repeats(self.unigrams, self.lengths, np.array(wanted, dtype=np.int64))
+        for n, top, top_chars, greedy in zip(wanted, *stats.tolist(), strict=True):
+            self._stats[n] = (top, top_chars, greedy)
 
     def top_char_fraction(self, n: int, total_chars: int, with_spaces: bool = False) -> float:
         """As :meth:`_NGrams.top_char_fraction`; among n-grams tied for most frequent, the one that
@@ -213,92 +210,153 @@ class _HashedNGrams(_NGrams):
         on the hash values."""
         if len(self.lengths) < n:
             return 0.0
-        found = self.repeats(n)
-        top, start = found.top, found.top_start
-        chars = int(self.lengths[start : start + n].sum()) + (n - 1 if with_spaces else 0)
-        return chars * top / max(total_chars, 1)
+        top, chars, _ = self._measured(n)
+        return (chars + (n - 1 if with_spaces else 0)) * top / max(total_chars, 1)
 
     def greedy_duplicate_char_fraction(self, n: int, total_chars: int) -> float:
         """Characters of repeated n-grams (datatrove's greedy scan, see :func:`_greedy_duplicate_chars`)."""
         if len(self.lengths) < n:
             return 0.0
-        found = self.repeats(n)
-        return _greedy_scan(found.later, found.later_first, self.lengths, n) / max(total_chars, 1)
+        return self._measured(n)[2] / max(total_chars, 1)
+
+    def _measured(self, n: int) -> tuple[int, int, int]:
+        if n not in self._stats:
+            self.measure((n,))
+        return self._stats[n]
 
 
-@dataclass(frozen=True)
-class _Repeats:
-    """The repeated n-grams of one n, from one sort of the positions that may start one.
+_POINT = np.uint64(0xD6E8FEB86659FD93)  # one code point into a word's hash
 
-    ``later``: positions (ascending) whose n-gram occurred earlier; ``later_first``: where that n-gram
-    first occurred; ``repeated``: positions (ascending) of every occurrence of an n-gram that occurs
-    at least twice; ``top``/``top_start``: the highest count of an n-gram and the first position of
-    the first n-gram with that count (1 and 0 when none repeats: every n-gram is its own first).
+
+@numba.njit(cache=True, nogil=True)
+def _word_keys(points: np.ndarray, lengths: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """A 64-bit key per word: ``points`` are the words' code points one after another, ``lengths``
+    how many belong to each word. Each code point is mixed in by a bijection of the state (xor,
+    odd multiply, xor-shift), so two words of one length that differ in one code point never
+    collide; the length and a final murmur3 mix separate words of different lengths and spread each
+    input bit over all 64 (the hash-table slots of :func:`_ngram_repeats` are the top bits)."""
+    keys = np.empty(lengths.size, dtype=np.uint64)
+    at = 0
+    for w in range(lengths.size):
+        h = np.uint64(0x243F6A8885A308D3)
+        for p in range(at, at + lengths[w]):
+            h = (h ^ np.uint64(points[p])) * _POINT
+            h ^= h >> np.uint64(32)
+        at += lengths[w]
+        h ^= np.uint64(lengths[w]) * _MULT
+        h = (h ^ (h >> np.uint64(33))) * np.uint64(0xFF51AFD7ED558CCD)
+        h = (h ^ (h >> np.uint64(33))) * np.uint64(0xC4CEB9FE1A85EC53)
+        keys[w] = h ^ (h >> np.uint64(33))
+    return keys
+
+
+_SPREAD = np.uint64(0xBF58476D1CE4E5B9)  # hash-table slot: the top bits of key * _SPREAD
+
+
+@numba.njit(cache=True, nogil=True)
+def _ngram_repeats(unigrams: np.ndarray, lengths: np.ndarray, ns: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """For each n of ``ns`` (ascending, each <= ``unigrams.size``): the highest count of an n-gram, the
+    characters of the first n-gram with that count (first by first occurrence: the count 1 of a
+    document without repeats names its first n-gram), and datatrove's greedy duplicate characters
+    (:func:`_greedy_duplicate_chars`). Rows 0, 1, 2 of the result.
+
+    Keys are :meth:`_NGrams.keys`. Only positions that may start a repeated n-gram are counted: an
+    n-gram that occurs twice has a prefix, the shorter n-gram at the same position, that occurs twice
+    too, so after the first n only the previous n's repeated positions are hashed (a few per cent of
+    an ordinary page for long n), and once nothing repeats no longer n-gram can. The counts come from
+    an open-addressing table over the 64-bit keys; groups are numbered in order of first occurrence,
+    which gives the tie rule without sorting. The greedy scan visits only the positions of repeated
+    n-grams: any other position starts an n-gram nobody meets again, which datatrove's word-by-word
+    scan steps over without effect.
     """
-
-    later: np.ndarray
-    later_first: np.ndarray
-    repeated: np.ndarray
-    top: int
-    top_start: int
-
-    @staticmethod
-    def of(positions: np.ndarray, keys: np.ndarray) -> _Repeats:
-        size = keys.size
-        if size < 2:
-            return _NO_REPEATS
-        order = np.argsort(keys, kind="stable")  # equal keys keep their (ascending) positions' order
-        ordered = keys[order]
-        same = ordered[1:] == ordered[:-1]  # same[i]: sorted element i + 1 repeats element i's n-gram
-        if not same.any():
-            return _NO_REPEATS
-        new = np.empty(size, dtype=bool)
-        new[0] = True
-        np.logical_not(same, out=new[1:])
-        starts = np.flatnonzero(new)
-        counts = np.empty(starts.size, dtype=np.int64)
-        np.subtract(starts[1:], starts[:-1], out=counts[:-1])
-        counts[-1] = size - starts[-1]
-        firsts = positions[order[starts]]
-        top = int(counts.max())
-        later = np.empty(size, dtype=bool)
-        later[order] = ~new
-        first_of = np.empty(size, dtype=np.int64)
-        first_of[order] = np.repeat(firsts, counts)
-        repeated = np.empty(size, dtype=bool)
-        repeated[order] = np.repeat(counts > 1, counts)
-        return _Repeats(positions[later], first_of[later], positions[repeated], top, int(firsts[counts == top].min()))
-
-
-_NOTHING = np.empty(0, dtype=np.int64)
-#: Every n-gram occurs once: no repeats, and the top n-gram is the first one (count 1).
-_NO_REPEATS = _Repeats(_NOTHING, _NOTHING, _NOTHING, 1, 0)
-
-
-def _greedy_scan(later: np.ndarray, later_first: np.ndarray, lengths: np.ndarray, n: int) -> int:
-    """:func:`_greedy_duplicate_chars` from :class:`_Repeats` (an n-gram is named by its first position)."""
-    if later.size == 0:
-        return 0  # no n-gram occurs twice: the common case
-    sums = np.zeros(lengths.size + 1, dtype=np.int64)
-    np.cumsum(lengths, out=sums[1:])
-    chars = (sums[later + n] - sums[later]).tolist()
-    jumps: list[int] = []  # starts of the counted repeats; the scan skipped [start, start + n)
-    seen: set[int] = set()
-    repeated = next_allowed = 0
-    for i, start, size in zip(later.tolist(), later_first.tolist(), chars, strict=True):
-        if i < next_allowed:
-            continue
-        if start not in seen:
-            j = bisect.bisect_right(jumps, start) - 1
-            if j < 0 or start >= jumps[j] + n:  # the first occurrence was visited, hence seen
-                seen.add(start)
-        if start in seen:
-            repeated += size
-            jumps.append(i)
-            next_allowed = i + n
-        else:
-            seen.add(start)
-    return repeated
+    size = unigrams.size
+    out = np.zeros((3, ns.size), dtype=np.int64)
+    sums = np.zeros(size + 1, dtype=np.int64)
+    for i in range(size):
+        sums[i + 1] = sums[i] + lengths[i]
+    for k in range(ns.size):  # no repeats (the defaults): count 1, the first n-gram, no greedy chars
+        out[0, k] = 1
+        out[1, k] = sums[ns[k]]
+    keys = unigrams.copy()  # keys[i]: the key of the n-gram of ``done`` words at i (the candidates')
+    done = 1
+    candidates = np.arange(size)  # ascending positions that may start a repeated n-gram
+    alive = size
+    bits = 4
+    while (1 << bits) < 2 * size:  # load factor <= 1/2
+        bits += 1
+    shift = np.uint64(64 - bits)
+    mask = (1 << bits) - 1
+    table_keys = np.zeros(1 << bits, dtype=np.uint64)
+    table_group = np.full(1 << bits, -1, dtype=np.int64)
+    group_slot = np.empty(size, dtype=np.int64)
+    group_first = np.empty(size, dtype=np.int64)
+    group_count = np.empty(size, dtype=np.int64)
+    group_of = np.empty(size, dtype=np.int64)
+    seen = np.zeros(size, dtype=np.bool_)
+    for k in range(ns.size):
+        n = ns[k]
+        while alive > 0 and candidates[alive - 1] > size - n:  # the last n-gram starts at size - n
+            alive -= 1
+        if alive < 2:
+            break  # one position left: nothing can repeat
+        groups = 0
+        for c in range(alive):
+            i = candidates[c]
+            key = keys[i]
+            for j in range(done, n):
+                key = key * _MULT + unigrams[i + j]
+            keys[i] = key
+            slot = np.int64((key * _SPREAD) >> shift)
+            while True:
+                g = table_group[slot]
+                if g < 0:
+                    g = groups
+                    groups += 1
+                    table_group[slot] = g
+                    table_keys[slot] = key
+                    group_slot[g] = slot
+                    group_first[g] = i
+                    group_count[g] = 1
+                    break
+                if table_keys[slot] == key:
+                    group_count[g] += 1
+                    break
+                slot = (slot + 1) & mask
+            group_of[c] = g
+        done = n
+        top = 1
+        top_group = 0
+        for g in range(groups):
+            table_group[group_slot[g]] = -1  # empty the table for the next n
+            seen[g] = False
+            if group_count[g] > top:
+                top = group_count[g]
+                top_group = g
+        if top == 1:
+            break  # nothing repeats at n, hence at no longer n
+        start = group_first[top_group]
+        out[0, k] = top
+        out[1, k] = sums[start + n] - sums[start]
+        greedy = 0
+        next_allowed = 0  # datatrove jumps n words past a counted repeat
+        kept = 0
+        for c in range(alive):
+            g = group_of[c]
+            if group_count[g] < 2:
+                continue
+            i = candidates[c]
+            candidates[kept] = i  # the repeated positions: the candidates of the next n
+            kept += 1
+            if i < next_allowed:
+                continue
+            if seen[g]:
+                greedy += sums[i + n] - sums[i]
+                next_allowed = i + n
+            else:
+                seen[g] = True
+        out[2, k] = greedy
+        alive = kept
+    return out
 
 
 @register("gopher_repetition_v1")
@@ -528,16 +586,11 @@ class GopherRepetitionV2(ScoredFilter):
         out["dup_line_frac"] = _ratio(dup_lines, len(doc.lines))
         out["dup_line_char_frac"] = _ratio(dup_line_chars, total)
         ngrams = doc_ngrams(doc)
+        ngrams.measure(n for n, _ in self.top_ngram_max_char_frac + self.dup_ngram_max_char_frac)
         for n, _ in self.top_ngram_max_char_frac:
             out[f"top_{n}_gram_char_frac"] = ngrams.top_char_fraction(n, total, with_spaces=True)
-        no_repeat_from: int | None = None  # no n-gram repeats at this n, hence at none longer
         for n, _ in sorted(self.dup_ngram_max_char_frac):
-            if no_repeat_from is not None and n > no_repeat_from:
-                out[f"dup_{n}_gram_char_frac"] = 0.0
-                continue
-            fraction = out[f"dup_{n}_gram_char_frac"] = ngrams.greedy_duplicate_char_fraction(n, total)
-            if fraction == 0.0:
-                no_repeat_from = n
+            out[f"dup_{n}_gram_char_frac"] = ngrams.greedy_duplicate_char_fraction(n, total)
         return out
 
     def decide(self, signals: Mapping[str, float], doc: Document) -> str | None:
