@@ -57,10 +57,15 @@ class Stage(ABC):
             if out.num_rows != batch.num_rows:
                 raise RuntimeError(f"stage {self.name} returned {out.num_rows} rows for {batch.num_rows}")
             return out
-        processed = self.process(batch.filter(alive))
+        if pc.all(alive.slice(0, n_alive)).as_py():  # alive rows first (as the reader orders them): no copy
+            processed = self.process(batch.slice(0, n_alive))
+            dropped = without_html(batch.slice(n_alive))
+        else:
+            processed = self.process(batch.filter(alive))
+            dropped = without_html(batch).filter(pc.invert(alive))
         if processed.num_rows != n_alive:
             raise RuntimeError(f"stage {self.name} returned {processed.num_rows} rows for {n_alive}")
-        return pa.concat_tables([processed, without_html(batch).filter(pc.invert(alive))])
+        return pa.concat_tables([processed, dropped])
 
     def __getstate__(self) -> dict:
         # Ship the configuration to workers, never the loaded model: each worker calls setup() itself.

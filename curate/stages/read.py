@@ -66,8 +66,16 @@ class _Rows:
         return len(self.cols["id"])
 
     def flush(self) -> pa.Table:
+        """The buffered rows as a table, documents first and records dropped here after them (in reading
+        order within each group): later stages then see their input as a slice, with no copy of the HTML."""
+        dropped = self.cols["drop_reason"]
+        if any(dropped):
+            order = [i for i, reason in enumerate(dropped) if reason is None]
+            order += [i for i, reason in enumerate(dropped) if reason is not None]
+            self.cols = {name: [values[i] for i in order] for name, values in self.cols.items()}
         table = work_table(self.cols)
         self.cols = {c: [] for c in self.COLUMNS}
+        self.pending = None  # its row left with this batch: a metadata record after it finds nothing to annotate
         return table
 
     def drop_last_alive(self, reason: str) -> bool:
