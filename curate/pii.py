@@ -367,12 +367,14 @@ _PATTERN_IDS: tuple[_PatternId, ...] = (
         "es_dni",
         re.compile(r"[0-9]" + _ID_BOUNDARY_AFTER_DIGIT + r"(?:[0-9]{7}|[0-9]\.[0-9]{3}\.[0-9]{3})-?[A-Z](?!\w)"),
         lambda v: bool(_es_dni.is_valid(_alnum(v))),
+        digit_span=12,
     ),
     # NIE (Spain): X/Y/Z (→ 0/1/2) + 7 digits + the DNI letter of the resulting number (Orden INT/2058/2008).
     _PatternId(
         "es_nie",
         re.compile(r"[XYZ](?<!\w[XYZ])-?[0-9]{7}-?[A-Z](?!\w)"),
         lambda v: bool(_es_nie.is_valid(_alnum(v))),
+        digit_span=11,
     ),
     # Henkilötunnus (Finland): DDMMYY, century sign (+, -/YXWVU, A-F), NNN, check character
     # "0123456789ABCDEFHJKLMNPRSTUVWXY"[DDMMYYNNN mod 31] (Väestötietolaki 661/2009; DVV; signs of 2023).
@@ -380,6 +382,7 @@ _PATTERN_IDS: tuple[_PatternId, ...] = (
         "fi_hetu",
         re.compile(r"[0-3]" + _ID_BOUNDARY_AFTER_DIGIT + r"[0-9][01][0-9]{3}[-+A-FU-Y][0-9]{3}[0-9A-FHJ-NPR-Y](?!\w)"),
         _hetu_valid,
+        digit_span=11,
     ),
 )
 
@@ -483,6 +486,7 @@ class Redactor:
         self.placeholder = placeholder
         self._numeric_ids = tuple(spec for spec in _NUMERIC_IDS if spec.type in self.types)
         self._pattern_ids = tuple(spec for spec in _PATTERN_IDS if spec.type in self.types)
+        self._digit_span = max((spec.digit_span or 0 for spec in self._pattern_ids), default=0)
         self._numeric_lengths = frozenset(n for spec in self._numeric_ids for n in spec.lengths)
 
     @classmethod
@@ -503,8 +507,9 @@ class Redactor:
         if has_digit:
             if "iban" in types:
                 candidates += self._ibans(text)
+            windows = _digit_windows(text, self._digit_span) if self._digit_span else None
             for spec in self._pattern_ids:
-                candidates += self._pattern_id(text, spec)
+                candidates += self._pattern_id(text, spec, windows)
             if "ipv4" in types and _IPV4_HINT.search(text):
                 candidates += self._ipv4(text)
             if self._numeric_ids or "phone" in types:
@@ -566,10 +571,12 @@ class Redactor:
             out.append(Match(start, end, "iban" if valid else _BLOCKED))
             pos = end
 
-    def _pattern_id(self, text: str, spec: _PatternId) -> list[Match]:
+    def _pattern_id(self, text: str, spec: _PatternId, windows: list[tuple[int, int]] | None = None) -> list[Match]:
+        """Matches that validate; searched only in ``windows`` (see :func:`_digit_windows`, made for a span at
+        least the spec's) when the spec has a ``digit_span``."""
         if spec.digit_span is None:
             windows = [(0, len(text))]
-        else:
+        elif windows is None:
             windows = _digit_windows(text, spec.digit_span)
         return [
             Match(m.start(), m.end(), spec.type)

@@ -97,9 +97,39 @@ def merge_signals(table: pa.Table, new: list[dict[str, float]]) -> pa.Table:
     """Add ``new[i]`` to row i's signals (a key already there is overwritten)."""
     if not any(new):
         return table
-    old = table.column("signals").to_pylist()
-    merged = [dict(o or ()) | (n or {}) for o, n in zip(old, new, strict=True)]
-    return with_column(table, "signals", pa.array([list(m.items()) if m else None for m in merged], SIGNALS))
+    old = table.column("signals").combine_chunks()
+    added = pa.array([list(n.items()) if n else None for n in new], SIGNALS)
+    if old.null_count == len(old):
+        return with_column(table, "signals", added)
+    if pc.any(pc.is_in(pc.unique(added.keys), pc.unique(old.keys))).as_py():  # a key again: Python's dict merge
+        merged = [dict(o or ()) | (n or {}) for o, n in zip(old.to_pylist(), new, strict=True)]
+        return with_column(table, "signals", pa.array([list(m.items()) if m else None for m in merged], SIGNALS))
+    return with_column(table, "signals", _concat_maps(old, added))
+
+
+def _concat_maps(first: pa.MapArray, second: pa.MapArray) -> pa.MapArray:
+    """Row i: the entries of ``first[i]`` then those of ``second[i]`` (null where both are null), in one
+    gather over the entries (no Python object per signal)."""
+    import numpy as np
+
+    def spans(array: pa.MapArray) -> tuple[np.ndarray, np.ndarray]:
+        offsets = array.offsets.to_numpy()
+        return offsets[:-1], np.diff(offsets)
+
+    (start_a, len_a), (start_b, len_b) = spans(first), spans(second)
+    base_b = len(first.keys)  # entries of ``second`` follow those of ``first`` in the gathered arrays
+    lengths = len_a + len_b
+    offsets = np.zeros(len(first) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    # for output entry j of row i: the source index is start + (j - offset of that part in the row)
+    row_of = np.repeat(np.arange(len(first)), lengths)
+    within = np.arange(offsets[-1]) - offsets[row_of]
+    from_a = within < len_a[row_of]
+    source = np.where(from_a, start_a[row_of] + within, base_b + start_b[row_of] + within - len_a[row_of])
+    keys = pa.concat_arrays([first.keys, second.keys]).take(pa.array(source))
+    items = pa.concat_arrays([first.items, second.items]).take(pa.array(source))
+    valid = pc.or_(pc.is_valid(first), pc.is_valid(second))
+    return pa.MapArray.from_arrays(pa.array(offsets), keys, items, type=SIGNALS, mask=pc.invert(valid))
 
 
 def mark_dropped(table: pa.Table, stage: str, reasons: list[str | None]) -> pa.Table:

@@ -117,6 +117,28 @@ def test_time_limit_is_not_swallowed_and_never_leaks():
     assert not deadline.expired
 
 
+def test_signals_merge_is_a_dict_merge_per_row():
+    """Merged in Arrow (entries gathered) or, when a key comes again, through Python dicts: the result is
+    row i's old signals updated with the new ones, null where a row has none."""
+    import random
+
+    from curate.schema import merge_signals
+
+    rng = random.Random(1)
+    for _ in range(200):
+        n = rng.randint(1, 30)
+        table, expected = work_table({"id": [str(i) for i in range(n)]}), [{} for _ in range(n)]
+        for prefix in ("a", "b", "c"):
+            name = prefix if rng.random() < 0.8 else "a"  # sometimes a key that is already there
+            new = [{f"{name}{k}": rng.random() for k in range(rng.randint(0, 4))} if rng.random() < 0.8 else {}
+                   for _ in range(n)]
+            table = merge_signals(table, new)
+            expected = [old | add for old, add in zip(expected, new, strict=True)]
+        got = table.column("signals").to_pylist()
+        assert [dict(s) if s is not None else {} for s in got] == expected
+        assert [s is None for s in got] == [not e for e in expected]
+
+
 def test_signals_merge_keeps_earlier_ones():
     from curate.schema import merge_signals
 
