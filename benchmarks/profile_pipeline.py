@@ -5,13 +5,17 @@ Runs the bundled ``sample`` pipeline in-process on the local runner (one worker,
 ``process`` (wrapped), reading (the time the reader's generator takes), each global step of the
 runner (``Runner.map`` by its description), the dataset card, and the rest. Extraction is the
 ``extract`` stage (decoding + trafilatura, in its child process when ``extract.isolation`` is
-``process``: the time the stage waits for it). The first run warms imports and caches; the best of
-``--repeat`` runs is printed, then the share of everything but extraction in each run and its median
-(on a shared machine one run's parts are noisy; the median of the runs' own shares is the figure to quote).
+``process``: the time the stage waits for it). Every run sets its stages up anew (models loaded, an
+extraction worker started). A first, cold run (also imports, numba's and matplotlib's start: paid once
+per worker process, not per run) is reported on its own; of the
+``--repeat`` runs after it, the one with the median share of everything but extraction is printed in
+detail, then every run's share: on a shared machine one run's parts are noisy, the median of the
+runs' own shares is the figure to quote. ``--clock cpu`` times CPU seconds (curate's and its
+extraction worker's) instead of elapsed ones: other tenants of the machine slow it down much less.
 
 Run::
 
-    /work/venv/bin/python benchmarks/profile_pipeline.py --warc /tmp/extraction.warc.gz [--repeat 3]
+    /work/venv/bin/python benchmarks/profile_pipeline.py --warc /tmp/extraction.warc.gz [--repeat 5] [--clock cpu]
 """
 
 from __future__ import annotations
@@ -133,35 +137,46 @@ def profile_once(warc: Path, out: Path, clock: Any = time.perf_counter) -> tuple
     return total, dict(spent), result.stats
 
 
+def _share(run: tuple[float, dict[str, float], Any]) -> float:
+    """Percent of a run's time not spent in the extract stage."""
+    total, spent, _ = run
+    return 100 * (1 - spent.get("stage extract", 0.0) / total)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="time per part of a curate run (local runner, one worker)")
     parser.add_argument("--warc", type=Path, required=True)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5, help="measured runs, after one cold run")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
                         help="wall: elapsed seconds; cpu: CPU seconds of curate and its extraction worker "
                              "(steadier on a shared machine)")
     args = parser.parse_args(argv)
     runs = []
-    for _ in range(args.repeat):
+    for _ in range(args.repeat + 1):
         out = Path(tempfile.mkdtemp(prefix="curate-profile-"))
         shutil.rmtree(out)
         runs.append(profile_once(args.warc, out, CLOCKS[args.clock]))
         shutil.rmtree(out, ignore_errors=True)
-    print(f"clock: {args.clock} ({'CPU seconds' if args.clock == 'cpu' else 'elapsed seconds'})")
-    total, spent, stats = min(runs, key=lambda r: r[0])
+    cold, runs = runs[0], runs[1:]
+    unit = "s CPU" if args.clock == "cpu" else "s"
+    meaning = "CPU seconds of curate and its extraction worker" if args.clock == "cpu" else "elapsed seconds"
+    print(f"clock: {args.clock} ({meaning})")
+    print(f"cold run (first in the process: imports, numba's and matplotlib's start): {cold[0]:.2f} {unit}, "
+          f"everything but extraction {_share(cold):.1f} %; not counted below")
+    # the machine is shared and noisy: each run's own split, and the run with the median split in detail
+    ranked = sorted(runs, key=_share)
+    total, spent, stats = ranked[(len(ranked) - 1) // 2]
     docs = stats["stages"]["read"]["out"]
-    print(f"{docs} documents, {total:.2f} s wall-clock (best of {args.repeat}: "
-          f"{', '.join(f'{r[0]:.2f}' for r in runs)}), {docs / total:.1f} docs/s")
+    print(f"{docs} documents; the run with the median split of {args.repeat}: {total:.2f} {unit}, "
+          f"{docs / total:.1f} docs/s (runs: {', '.join(f'{r[0]:.2f}' for r in runs)})")
     known = sum(v for k, v in spent.items() if not k.startswith(" "))  # sub-steps are inside their step
     rows = sorted(spent.items(), key=lambda kv: -kv[1]) + [("other (driver, commits, stats)", total - known)]
     for label, seconds in rows:
-        print(f"  {label:<40} {seconds:7.2f} s  {100 * seconds / total:5.1f} %")
+        print(f"  {label:<40} {seconds:7.2f} {unit:<5} {100 * seconds / total:5.1f} %")
     extraction = spent.get("stage extract", 0.0)
     print(f"extraction {100 * extraction / total:.1f} %, everything else {100 * (1 - extraction / total):.1f} %")
-    # the machine is shared and noisy: each run's own split, and their median, say more than one run
-    shares = sorted(100 * (1 - run_spent.get("stage extract", 0.0) / run_total) for run_total, run_spent, _ in runs)
-    median = shares[len(shares) // 2] if len(shares) % 2 else sum(shares[len(shares) // 2 - 1:][:2]) / 2
-    print(f"everything but extraction, each run: {', '.join(f'{x:.1f} %' for x in shares)}; median {median:.1f} %")
+    print(f"everything but extraction, each run: {', '.join(f'{_share(r):.1f} %' for r in ranked)}; "
+          f"median {_share(ranked[(len(ranked) - 1) // 2]):.1f} %")
     return 0
 
 
