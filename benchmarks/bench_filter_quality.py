@@ -13,9 +13,13 @@
   per page with newlines, judged in the page's ``<html lang>`` language (English when it is none of
   the 28). Prints the share dropped and the reasons.
 
+``--datatrove`` (benchmark environment) also judges each dropped block with datatrove's
+``GopherRepetitionFilter`` — the code FineWeb-2 ran — at the language's thresholds and at Gopher's own.
+
 Run (curate's own environment is enough)::
 
     /work/venv/bin/python benchmarks/bench_filter_quality.py [--preset default] [--json out.json]
+    /work/bench-venv/bin/python benchmarks/bench_filter_quality.py --datatrove
 """
 
 from __future__ import annotations
@@ -36,6 +40,34 @@ def clean_documents(lines: list[str], sliding: bool, sep: str) -> list[str]:
     return [sep.join(lines[i : i + 20]) for i in range(0, len(lines) - 19, step)]
 
 
+def judge_with_datatrove(dropped: list[tuple[str, int, str]], text: dict[tuple[str, int], str]) -> dict[str, str]:
+    """The verdicts of datatrove's GopherRepetitionFilter (FineWeb-2's code) on the blocks curate dropped,
+    with the language's thresholds (language_configs/, FineWeb-2's) and with Gopher's paper defaults."""
+    from datatrove.data import Document
+    from datatrove.pipeline.filters import GopherRepetitionFilter
+
+    from curate.languages import load_language
+
+    print("\nblocks (file order, newline-joined) the default preset dropped, judged by datatrove's "
+          "GopherRepetitionFilter:")
+    verdicts: dict[str, str] = {}
+    for lang, start, reason in dropped:
+        rep = load_language(lang).quality.get("gopher_repetition") or {}
+        per_language = GopherRepetitionFilter(
+            dup_line_frac=rep.get("max_dup_line_frac", 0.3),
+            top_n_grams=tuple(map(tuple, rep.get("top_ngram_max_char_frac", ((2, 0.2), (3, 0.18), (4, 0.16))))),
+            dup_n_grams=tuple(map(tuple, rep.get("dup_ngram_max_char_frac", GopherRepetitionFilter().dup_n_grams))),
+        )
+        doc = text[(lang, start)]
+        theirs = [f.filter(Document(text=doc, id=f"{lang}:{start}")) for f in (per_language, GopherRepetitionFilter())]
+        said = ["kept" if v is True else f"dropped ({v[1]})" for v in theirs]
+        verdicts[f"{lang}:{start + 1}-{start + 20}"] = (f"curate {reason}; datatrove {said[0]}; "
+                                                        f"Gopher defaults {said[1]}")
+        print(f"  {lang} lines {start + 1}-{start + 20}: curate {reason}; datatrove, same thresholds: {said[0]}; "
+              f"datatrove, Gopher's defaults: {said[1]}")
+    return verdicts
+
+
 def main(argv: list[str] | None = None) -> int:
     from curate.config import EU_LANGUAGES, QualityConfig
     from curate.stages.quality import QualityStage
@@ -46,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--shuffle", type=int, metavar="SEED",
                         help="shuffle each language's lines with this seed before forming documents")
+    parser.add_argument("--datatrove", action="store_true",
+                        help="also judge every dropped block with datatrove's GopherRepetitionFilter, the code "
+                             "FineWeb-2 ran, at the language's thresholds and at Gopher's (bench venv only)")
     args = parser.parse_args(argv)
     data_dir = resolve_data_dir(args.data_dir)
     if not (data_dir / "langid").is_dir() or not (data_dir / "extraction" / "trafilatura_eval").is_dir():
@@ -61,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'lang':<5}" + "".join(f"{name:>18}" for name in ("blocks newline", "blocks space", "sliding newline",
                                                               "sliding space")))
     survival: dict[str, dict[str, float]] = {}
+    dropped_blocks: list[tuple[str, int, str]] = []
+    block_text: dict[tuple[str, int], str] = {}
     why: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for lang in EU_LANGUAGES:
         text = (data_dir / "langid" / f"{lang}.txt").read_text(encoding="utf-8")
@@ -69,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
             random.Random(args.shuffle).shuffle(lines)
         row: dict[str, float] = {}
         cells = []
+        if args.datatrove:
+            blocks = clean_documents(lines, False, "\n")
+            dropped_blocks += [(lang, 20 * i, reason) for i, doc in enumerate(blocks)
+                               if (reason := stage.evaluate(doc, lang)[0])]
+            block_text.update({(lang, 20 * i): doc for i, doc in enumerate(blocks)})
         for sliding in (False, True):
             for sep_name, sep in (("newline", "\n"), ("space", " ")):
                 docs = clean_documents(lines, sliding, sep)
@@ -86,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{key:<16} min {100 * min(rates):5.1f}% ({worst})  mean {100 * sum(rates) / len(rates):5.2f}%  "
               f"dropped: {dict(why[key].most_common(8))}")
     report["survival"] = survival
+    if args.datatrove:
+        report["datatrove"] = judge_with_datatrove(dropped_blocks, block_text)
 
     base = data_dir / "extraction" / "trafilatura_eval"
     pages = json.loads((base / "evaldata.json").read_text(encoding="utf-8"))
