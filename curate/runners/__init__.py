@@ -89,7 +89,7 @@ class Runner(ABC):
         (:func:`curate.io.write_shard_done`), so that a rerun skips them.
 
         This default marks all shards at once when every one is done (a killed run redoes them all);
-        the local and Ray runners override it to mark each shard as soon as its last batch is written.
+        :class:`StreamingRunner` (local, Ray) marks each shard as soon as its last batch is written.
         """
         from curate.io import write_shard_done
 
@@ -110,6 +110,25 @@ class Runner(ABC):
         """``[step(bucket) for bucket in buckets]``; an engine with a shuffle of its own groups
         ``step.rows`` by key instead (see :class:`KeyedStep`)."""
         return self.map(step, buckets, desc=desc)
+
+
+class StreamingRunner(Runner):
+    """A runner that streams each shard's batches itself and so can mark a shard done the moment its last
+    batch is written (local, Ray): both entry points are one :meth:`_run`, with or without markers."""
+
+    def run_stages(self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int) -> list[str]:
+        return self._run(shards, stages, docs_dir, batch_size, None)
+
+    def run_shards(
+        self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int, done_dir: str
+    ) -> list[str]:
+        return self._run(shards, stages, docs_dir, batch_size, done_dir)
+
+    @abstractmethod
+    def _run(
+        self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int, done_dir: str | None
+    ) -> list[str]:
+        """Work files of every shard (their paths); with ``done_dir``, a marker per shard as it finishes."""
 
 
 def make_runner(config: PipelineConfig) -> Runner:

@@ -10,23 +10,15 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from curate.io import InputShard, atomic_path, write_shard_done
-from curate.runners import R, Runner, T, apply_stages, work_file_name
+from curate.runners import R, StreamingRunner, T, apply_stages, work_file_name
 from curate.stage import Stage
 from curate.stages.read import read_shard
 
 log = logging.getLogger(__name__)
 
 
-class LocalRunner(Runner):
+class LocalRunner(StreamingRunner):
     name = "local"
-
-    def run_stages(self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int) -> list[str]:
-        return self._run(shards, stages, docs_dir, batch_size, None)
-
-    def run_shards(
-        self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int, done_dir: str
-    ) -> list[str]:
-        return self._run(shards, stages, docs_dir, batch_size, done_dir)
 
     def _run(
         self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int, done_dir: str | None

@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 from curate.config import RayConfig
 from curate.io import InputShard, atomic_path, shard_key, write_shard_done
-from curate.runners import R, Runner, T, apply_stages, work_file_name
+from curate.runners import R, StreamingRunner, T, apply_stages, work_file_name
 from curate.stage import Stage
 from curate.stages.read import read_shard
 
@@ -166,7 +166,7 @@ class _ShardTracker:
         return sorted(p for batches in self.files.values() for batch in batches.values() for p in batch)
 
 
-class RayRunner(Runner):
+class RayRunner(StreamingRunner):
     name = "ray"
 
     def __init__(self, config: RayConfig) -> None:
@@ -212,14 +212,6 @@ class RayRunner(Runner):
                             "store; running one worker", self.config.memory_budget_mb, WORKER_MEMORY_MB, store)
             workers = max(1, min(workers, fit))
         return workers
-
-    def run_stages(self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int) -> list[str]:
-        return self._run(shards, stages, docs_dir, batch_size, None)
-
-    def run_shards(
-        self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int, done_dir: str
-    ) -> list[str]:
-        return self._run(shards, stages, docs_dir, batch_size, done_dir)
 
     def _run(
         self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int, done_dir: str | None
