@@ -1,7 +1,7 @@
 """Compiled hot loops: numba's ``njit`` when numba is installed, the plain Python function otherwise.
 
-numba is a dependency (MinHash signatures, language ID's byte automaton); the fallback keeps the
-results the same, only slower, where a platform has no numba wheel. Kernels are cached on disk
+numba is a dependency (MinHash signatures, language ID's byte automaton, Gopher repetition n-grams); the
+fallback keeps the results the same, only slower, where a platform has no numba wheel. Kernels are cached on disk
 (``cache=True``): a new worker loads them instead of compiling.
 """
 

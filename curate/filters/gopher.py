@@ -15,10 +15,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-import numba
 import numpy as np
 
 from curate.filters import Document, Filter, ScoredFilter, register
+from curate.jit import njit
 
 BULLETS = ("•", "●", "◦", "▪", "‣", "-", "*", "·", "–")
 
@@ -228,7 +228,7 @@ class _HashedNGrams(_NGrams):
 _POINT = np.uint64(0xD6E8FEB86659FD93)  # one code point into a word's hash
 
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def _word_keys(points: np.ndarray, lengths: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     """A 64-bit key per word: ``points`` are the words' code points one after another, ``lengths``
     how many belong to each word. Each code point is mixed in by a bijection of the state (xor,
@@ -253,7 +253,7 @@ def _word_keys(points: np.ndarray, lengths: np.ndarray) -> np.ndarray:  # pragma
 _SPREAD = np.uint64(0xBF58476D1CE4E5B9)  # hash-table slot: the top bits of key * _SPREAD
 
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def _ngram_repeats(unigrams: np.ndarray, lengths: np.ndarray, ns: np.ndarray) -> np.ndarray:  # pragma: no cover
     """For each n of ``ns`` (ascending, each <= ``unigrams.size``): the highest count of an n-gram, the
     characters of the first n-gram with that count (first by first occurrence: the count 1 of a
