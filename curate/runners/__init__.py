@@ -12,6 +12,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from curate.errors import ConfigError
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -143,3 +145,19 @@ def make_runner(config: PipelineConfig) -> Runner:
     from curate.runners.ray import RayRunner
 
     return RayRunner(config.ray)
+
+
+def runner_for(name: str, address: str | None = None, num_cpus: int | None = None) -> Runner:
+    """The runner of a standalone global step (``curate dedup``, ``curate tokenize``) by name: ``local``, or
+    ``ray`` joining ``address`` (default: RAY_ADDRESS, else a local Ray of ``num_cpus`` CPUs). Not started:
+    the step enters it."""
+    if name == "local":
+        from curate.runners.local import LocalRunner
+
+        return LocalRunner()
+    if name == "ray":
+        from curate.config import RayConfig
+        from curate.runners.ray import RayRunner
+
+        return RayRunner(RayConfig(address=address, num_cpus=num_cpus))
+    raise ConfigError(f"--runner: {name!r} is not one of: ray, local")
