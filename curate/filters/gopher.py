@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from curate.filters import Document, Filter, ScoredFilter, register
+from curate.filters.base import Document, Filter, ScoredFilter, register
 from curate.jit import njit
 
 BULLETS = ("•", "●", "◦", "▪", "‣", "-", "*", "·", "–")

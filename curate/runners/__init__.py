@@ -1,139 +1,44 @@
-"""Runners: the only modules that import an engine (ray here; apache_beam in beam.py).
+"""Runners: the only modules that import an engine (ray in ray.py and ray_crawl.py, apache_beam in beam.py).
 
 A runner does two things: stream input shards through the per-document stages into work files
 (:meth:`Runner.run_stages`), and run a function over a list of items in parallel (:meth:`Runner.map`)
-for the global steps that exchange files. Engines are imported lazily, only when chosen.
+for the global steps that exchange files. Stages declare what one worker needs
+(:class:`curate.stage.Resources`); a runner that places work (Ray) gives stages with another resource
+shape (GPUs, custom resources) their own worker pool, see :mod:`curate.runners.ray`.
+
+Layout: :mod:`~curate.runners.base` (the interface and shared helpers), :mod:`~curate.runners.config`
+(the engines' settings, engine-free), one module per engine. This package re-exports the base names and
+holds the factory; it imports an engine lazily, only when that runner is chosen. Runners may import
+stages, io, schema and stats; nothing outside this package imports ``ray`` or ``apache_beam`` or names a
+runner class (tests/test_architecture.py).
 """
 
 from __future__ import annotations
 
-import hashlib
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING
 
 from curate.errors import ConfigError
+from curate.runners.base import (
+    KeyedStep,
+    R,
+    R_co,
+    Runner,
+    StreamingRunner,
+    T,
+    apply_stages,
+    work_file_name,
+)
 
 if TYPE_CHECKING:
-    import pyarrow as pa
+    from curate.runners.config import PipelineSettings
 
-    from curate.config import PipelineConfig
-    from curate.io import InputShard
-    from curate.stage import Stage
-
-T = TypeVar("T")
-R = TypeVar("R")
-R_co = TypeVar("R_co", covariant=True)
+__all__ = [
+    "KeyedStep", "R", "R_co", "Runner", "StreamingRunner", "T", "apply_stages", "make_runner", "runner_for",
+    "work_file_name",
+]  # fmt: skip
 
 
-class KeyedStep(Protocol[R_co]):
-    """A global step over buckets whose shuffle an engine may run natively (a GroupByKey).
-
-    ``step(bucket)`` runs the whole step for one bucket, reading the rows the bucket files hold (the
-    file shuffle: local and Ray). Split into its parts: ``rows(bucket)`` yields ``(key, value)``, and
-    every row of a key comes from one bucket (the bucket is a function of the key, as ``hash mod buckets``);
-    the values of one key, gathered from every bucket, go to ``reduce(key, values)``, whose outputs
-    belong to the key's bucket; ``finish(bucket, outputs)`` gets every output of its bucket (maybe
-    none) and returns what ``step(bucket)`` returns. Both routes must give the same result.
-    """
-
-    def __call__(self, bucket: int) -> R_co: ...
-
-    def rows(self, bucket: int) -> Iterable[tuple[Hashable, Any]]: ...
-
-    def reduce(self, key: Any, values: Sequence[Any]) -> Iterable[Any]: ...
-
-    def finish(self, bucket: int, outputs: Sequence[Any]) -> R_co: ...
-
-
-def apply_stages(batch: pa.Table, stages: Sequence[Stage]) -> pa.Table:
-    """The batch after every per-document stage, without the raw payloads (work files never need them)."""
-    from curate.schema import without_html
-
-    for stage in stages:
-        batch = stage(batch)
-    return without_html(batch)
-
-
-def work_file_name(ids: Sequence[str]) -> str:
-    """A deterministic name for a work file: a hash of the ids it holds."""
-    digest = hashlib.blake2b(digest_size=12)
-    for doc_id in ids:
-        digest.update(doc_id.encode())
-        digest.update(b"\0")
-    return f"part-{digest.hexdigest()}.parquet"
-
-
-class Runner(ABC):
-    name: str
-
-    def __enter__(self) -> Runner:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def start(self) -> None:  # noqa: B027 - optional hook
-        """Start or connect to the engine."""
-
-    def close(self) -> None:  # noqa: B027 - optional hook
-        """Release what start() took."""
-
-    @abstractmethod
-    def run_stages(self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int) -> list[str]:
-        """Read every shard, apply the stages to each batch, write work files; return their paths."""
-
-    def run_shards(
-        self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int, done_dir: str
-    ) -> list[str]:
-        """:meth:`run_stages`, and a completion marker in ``done_dir`` for every finished shard
-        (:func:`curate.io.write_shard_done`), so that a rerun skips them.
-
-        This default marks all shards at once when every one is done (a killed run redoes them all);
-        :class:`StreamingRunner` (local, Ray) marks each shard as soon as its last batch is written.
-        """
-        from curate.io import write_shard_done
-
-        paths = self.run_stages(shards, stages, docs_dir, batch_size)
-        for shard in shards:  # each marker lists the whole group: resume keeps the union of listed files
-            write_shard_done(done_dir, shard, paths, None)
-        return paths
-
-    @abstractmethod
-    def map(self, fn: Callable[[T], R], items: list[T], desc: str = "") -> list[R]:
-        """``[fn(item) for item in items]``, in parallel where the engine allows, in input order."""
-
-    def metrics(self) -> dict[str, Any]:
-        """Engine-side figures of the run for stats.json (the Beam runner's counters); none by default."""
-        return {}
-
-    def group_by_key(self, step: KeyedStep[R], buckets: list[int], desc: str = "") -> list[R]:
-        """``[step(bucket) for bucket in buckets]``; an engine with a shuffle of its own groups
-        ``step.rows`` by key instead (see :class:`KeyedStep`)."""
-        return self.map(step, buckets, desc=desc)
-
-
-class StreamingRunner(Runner):
-    """A runner that streams each shard's batches itself and so can mark a shard done the moment its last
-    batch is written (local, Ray): both entry points are one :meth:`_run`, with or without markers."""
-
-    def run_stages(self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int) -> list[str]:
-        return self._run(shards, stages, docs_dir, batch_size, None)
-
-    def run_shards(
-        self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int, done_dir: str
-    ) -> list[str]:
-        return self._run(shards, stages, docs_dir, batch_size, done_dir)
-
-    @abstractmethod
-    def _run(
-        self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int, done_dir: str | None
-    ) -> list[str]:
-        """Work files of every shard (their paths); with ``done_dir``, a marker per shard as it finishes."""
-
-
-def make_runner(config: PipelineConfig) -> Runner:
+def make_runner(config: PipelineSettings) -> Runner:
     if config.runner == "local":
         from curate.runners.local import LocalRunner
 
@@ -156,7 +61,7 @@ def runner_for(name: str, address: str | None = None, num_cpus: int | None = Non
 
         return LocalRunner()
     if name == "ray":
-        from curate.config import RayConfig
+        from curate.runners.config import RayConfig
         from curate.runners.ray import RayRunner
 
         return RayRunner(RayConfig(address=address, num_cpus=num_cpus))

@@ -44,8 +44,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curate.config import BeamConfig
 from curate.errors import AccountingError, ConfigError, CurateError
+from curate.runners.config import BeamConfig
 
 try:
     import apache_beam as beam
@@ -58,7 +58,7 @@ except ImportError as exc:  # pragma: no cover - exercised where apache-beam is 
         f"runner 'beam' needs Apache Beam ({exc}); install it with: pip install 'eurocurate[beam]'"
     ) from None
 from curate.io import InputShard, atomic_path
-from curate.runners import KeyedStep, R, Runner, T, apply_stages, work_file_name
+from curate.runners.base import KeyedStep, R, Runner, T, apply_stages, work_file_name
 from curate.stage import Stage
 from curate.stages.read import read_shard
 from curate.stats import RunStats

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from curate.io import InputShard, atomic_path, write_shard_done
-from curate.runners import R, StreamingRunner, T, apply_stages, work_file_name
+from curate.runners.base import R, StreamingRunner, T, apply_stages, work_file_name
 from curate.stage import Stage
 from curate.stages.read import read_shard
 

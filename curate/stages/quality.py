@@ -18,14 +18,26 @@ switched off, a language outside the 28) is judged with the paper defaults and n
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyarrow as pa
 
-from curate.config import QualityConfig
 from curate.errors import ConfigError
+from curate.fields import help_field as _help
 from curate.filters import AnyFilter, Document, LineFilter, for_language, load_preset
 from curate.languages import LanguageConfig, load_language
 from curate.schema import mark_dropped, merge_signals, with_column
 from curate.stage import Stage
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    """The ``quality:`` section of a pipeline."""
+
+    preset: str = _help("filter preset: a name in filters/ (e.g. default) or a YAML path", "default")
+    enabled: bool = _help("run the quality filters", True)
+    annotate_only: bool = _help("compute and keep every quality signal; drop nothing, remove no line", False)
+
 
 #: Judges documents whose language has no config: paper defaults, no stop-word rule.
 UNKNOWN_LANGUAGE = LanguageConfig(code="und", name="undetermined", lid_labels=["und"])
