@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from curate import console
 from curate.io import InputShard, atomic_path, write_shard_done
 from curate.runners.base import R, StreamingRunner, T, apply_stages, work_file_name
 from curate.stage import Stage
@@ -24,7 +25,7 @@ class LocalRunner(StreamingRunner):
         self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int, done_dir: str | None
     ) -> list[str]:
         paths = []
-        with tqdm(desc="documents", unit="rec", file=sys.stderr, disable=None) as bar:
+        with console.document_bar() as bar:
             for shard in shards:
                 shard_paths, rows = [], 0
                 for batch in read_shard(shard, batch_size):
@@ -34,11 +35,12 @@ class LocalRunner(StreamingRunner):
                         pq.write_table(batch, tmp)
                     shard_paths.append(path)
                     rows += batch.num_rows
-                    bar.update(batch.num_rows)
+                    bar.update(batch.num_rows, batch.column("drop_stage").null_count)  # alive: no drop_stage
                 if done_dir is not None:  # after its work files: a marker always lists complete files
                     write_shard_done(done_dir, shard, shard_paths, rows)
                 paths += shard_paths
         return paths
 
     def map(self, fn: Callable[[T], R], items: list[T], desc: str = "") -> list[R]:
-        return [fn(item) for item in tqdm(items, desc=desc, file=sys.stderr, disable=None, leave=False)]
+        bar = tqdm(items, desc=desc, file=sys.stderr, disable=console.bars_disabled(), leave=False)
+        return [fn(item) for item in bar]

@@ -115,7 +115,7 @@ class _DocumentWorker:
                 out[name].append(value)
             out["path"].append(path)
             out["rows"].append(docs.num_rows)
-            out["kept"].append(docs.num_rows - docs.column("drop_stage").null_count if docs.num_rows else 0)
+            out["kept"].append(docs.column("drop_stage").null_count)  # alive: no drop_stage
             out["pid"].append(self.pid)
             out["restarted"].append(self.restarted)
         return pa.table(out)
@@ -193,7 +193,8 @@ class RayRunner(StreamingRunner):
         # Worker output is never forwarded (log_to_driver): pages' warnings are drop reasons, errors come back
         # as exceptions. The session's log files (/tmp/ray/session_*/logs) keep Ray Data's full log.
         engine_logs = console.engine_logs()
-        init: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.INFO if engine_logs else logging.ERROR}
+        init: dict[str, Any] = {"log_to_driver": False,
+                                "logging_level": logging.INFO if engine_logs else logging.ERROR}
         with _backend_log_level(None if engine_logs else "fatal"):
             if address:
                 log.info("joining Ray cluster at %s", address)
