@@ -67,7 +67,7 @@ from urllib.parse import urlsplit
 from curate.configlib import read_yaml
 from curate.errors import ConfigError
 from curate.jit import HAVE_NUMBA, njit
-from curate.langconfig import EU_LANGUAGES, language_config_dir
+from curate.langconfig import EU_LANGUAGES
 
 __all__ = [
     "CLUSTERS",
@@ -258,6 +258,8 @@ def cluster_markers() -> dict[tuple[str, ...], dict[str, frozenset[str]]]:
     Each file names its ``cluster`` (one of :data:`CLUSTERS`), its ``source``, and ``markers``: keys are
     space-separated members, values lower-case single words. Errors name the file and the key.
     """
+    from curate.languages import language_config_dir
+
     out: dict[tuple[str, ...], dict[str, frozenset[str]]] = {}
     for path in sorted((language_config_dir() / "lid_markers").glob("*.yaml")):
         data = read_yaml(path)
