@@ -21,7 +21,9 @@ import contextlib
 import functools
 import logging
 import os
+import re
 import sys
+import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -309,17 +311,39 @@ def _call(fn: Callable[[T], R], item: T) -> R:
     return fn(item)
 
 
+#: A line of Ray's C++ log (glog format) at INFO or WARNING: ``[2026-01-01 10:00:00,000 I 123 123] file.cc:1: ...``.
+_CPP_INFO_LINE = re.compile(rb"^\[\d{4}-\d\d-\d\d [\d:,.]+ [IW] \d+ \d+\] ")
+
+
 @contextlib.contextmanager
 def _backend_log_level(level: str | None) -> Iterator[None]:
     """``RAY_BACKEND_LOG_LEVEL`` for the processes ``ray.init`` starts (and the driver's core worker), unless
-    the user set it; restored afterwards, so later subprocesses do not inherit it."""
+    the user set it; restored afterwards, so later subprocesses do not inherit it.
+
+    Ray's C++ side announces the variable on the driver's stderr ("Set ray log level from environment
+    variable ..." at INFO, whatever the level): while ``ray.init`` runs, file descriptor 2 goes to a
+    temporary file, and what it caught is written back without C++ INFO/WARNING lines."""
     if level is None or "RAY_BACKEND_LOG_LEVEL" in os.environ:
         yield
         return
     os.environ["RAY_BACKEND_LOG_LEVEL"] = level
+    sys.stderr.flush()
+    saved = os.dup(2)
     try:
-        yield
+        with tempfile.TemporaryFile() as caught:
+            os.dup2(caught.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                caught.seek(0)
+                kept = [line for line in caught.read().splitlines(keepends=True) if not _CPP_INFO_LINE.match(line)]
+                if kept:
+                    sys.stderr.flush()
+                    os.write(2, b"".join(kept))
     finally:
+        os.close(saved)
         os.environ.pop("RAY_BACKEND_LOG_LEVEL", None)
 
 
