@@ -28,18 +28,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from curate.dedup.config import F_NEAR, DedupKinds, NearDupConfig
+from curate.dedup.files import _Layout, _save_npy
+from curate.dedup.lsh import band_keys
+from curate.dedup.plan import _run_steps
+from curate.dedup.signatures import DOCS_SCHEMA, _RowWriter
 from curate.io import write_parquet
-from curate.neardup import (
-    DOCS_SCHEMA,
-    F_NEAR,
-    DedupKinds,
-    NearDupConfig,
-    _Layout,
-    _RowWriter,
-    _run_steps,
-    _save_npy,
-    band_keys,
-)
 
 ROW_BITS = 40
 

@@ -6,7 +6,7 @@ least ``--min-words`` words. Each source gets ``--variants`` near-duplicate vari
 mix of: word edits (replace/delete/insert words), inserted and removed sentences, changed boilerplate
 (header/footer/cookie lines), truncation, and changed dates/numbers — at random strengths, so that true
 Jaccard similarities spread over 0.3-1.0. The true 5-gram Jaccard of every pair in a family (a source
-and its variants) is computed exactly from the shingle sets (``curate.neardup.shingles``).
+and its variants) is computed exactly from the shingle sets (``curate.dedup.shingles``).
 
 Then ``dedup_documents`` runs with only the near kind (defaults: 5-grams, 14 bands × 8 rows) and:
 
@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from curate.neardup import DedupKinds, NearDupConfig, dedup_documents, shingles
+from curate.dedup import DedupKinds, NearDupConfig, dedup_documents, shingles
 
 REPO = Path(__file__).resolve().parents[1]
 BOILERPLATE = [

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from datasketch import MinHash
 
-from curate.neardup import MinHasher, normalise_words
+from curate.dedup import MinHasher, normalise_words
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -107,8 +107,9 @@ def raw_encode(tokenizer_file: Path, texts: list[str], batch_size: int, fast: bo
 def curate_tokenize(tokenizer_file: Path, input_dir: Path, out: Path, batch_size: int) -> tuple[int, float, float]:
     import curate.tokenize as tk
     from curate.runners.local import LocalRunner
+    from curate.tokenize.tokenizer import _TOKENIZERS
 
-    tk._TOKENIZERS.clear()  # load it from the file again, like a fresh worker
+    _TOKENIZERS.clear()  # load it from the file again, like a fresh worker
     if out.exists():
         shutil.rmtree(out)
     config = tk.TokenizeConfig(tokenizer=str(tokenizer_file), batch_size=batch_size)

@@ -56,12 +56,20 @@ def _cmd_langid(args: argparse.Namespace) -> int:
 
 
 def _cmd_dedup(args: argparse.Namespace) -> int:
-    from curate.neardup import dedup_main
+    from curate.dedup import dedup_main
+    from curate.runners import runner_for
 
     opts = {"keep": args.keep, "scope": args.scope, "index_dir": args.save_index,
             "previous_index": args.against or None}
-    return dedup_main(args.inputs, args.output, runner=args.runner or "local", address=args.address,
-                      num_cpus=args.num_cpus, **opts)
+    runner = runner_for(args.runner or "local", address=args.address, num_cpus=args.num_cpus)
+    return dedup_main(args.inputs, args.output, runner, **opts)
+
+
+def _cmd_tokenize(args: argparse.Namespace) -> int:
+    from curate.runners import runner_for
+    from curate.tokenize import tokenize_main
+
+    return tokenize_main(args, runner_for(args.runner, address=args.address, num_cpus=args.num_cpus))
 
 
 def _cmd_crawl(args: argparse.Namespace) -> int:
@@ -124,13 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="indices of earlier runs to dedup against; their documents are never dropped")
     dedup.set_defaults(func=_cmd_dedup)
 
-    from curate.tokenize import add_tokenize_arguments, tokenize_main
+    from curate.tokenize import add_tokenize_arguments
 
     tokenize = sub.add_parser(
         "tokenize", help="Parquet documents -> Megatron .bin/.idx shards per language, manifest, lineage, blend"
     )
     add_tokenize_arguments(tokenize)
-    tokenize.set_defaults(func=tokenize_main)
+    tokenize.set_defaults(func=_cmd_tokenize)
 
     from curate.crawl.cli import add_crawl_arguments
 

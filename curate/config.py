@@ -23,10 +23,10 @@ from typing import Any, Literal
 
 from curate.card.ai_act import AiActConfig
 from curate.configlib import from_dict, read_yaml
+from curate.dedup.config import NearDupConfig
 from curate.errors import ConfigError
 from curate.fields import help_field as _help
 from curate.langconfig import EU_LANGUAGES
-from curate.neardup import NearDupConfig
 from curate.pii import PiiConfig
 from curate.runners.config import BeamConfig, RayConfig
 from curate.stages.extract import ExtractConfig
@@ -34,7 +34,7 @@ from curate.stages.langid import LangIdConfig
 from curate.stages.prefilter import PrefilterConfig
 from curate.stages.quality import QualityConfig
 from curate.stages.url_filter import UrlFilterConfig
-from curate.tokenize import TokenizeConfig
+from curate.tokenize.config import TokenizeConfig
 
 #: Re-exported: the stage and engine configs live beside their users, the helpers in bottom modules.
 __all__ = [

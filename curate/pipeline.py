@@ -33,12 +33,11 @@ import fsspec
 from curate.card import write_card
 from curate.card.stats_extra import finalize as finalize_content
 from curate.config import PipelineConfig
+from curate.dedup import DedupKinds, ExactHashStage, find_duplicates, resolve_bucket, scan_work_file
 from curate.errors import OutputError
 from curate.io import InputShard, expand_inputs, read_shard_done, shard_key, write_json, write_text
-from curate.neardup import DedupKinds, find_duplicates
 from curate.runners import Runner, make_runner
 from curate.stage import Stage
-from curate.stages.dedup import ExactHashStage, resolve_bucket, scan_work_file
 from curate.stages.extract import ExtractStage
 from curate.stages.langid import LangIdStage
 from curate.stages.pii import PiiStage

@@ -104,7 +104,7 @@ def test_stage_setup_runs_once_per_worker_not_per_batch(beam, tmp_path):
 
 class _Groups:
     """A toy KeyedStep: per bucket, the words that several documents share, with those documents.
-    A word lives in one bucket (its first letter's), as a band key does in neardup."""
+    A word lives in one bucket (its first letter's), as a band key does in curate.dedup."""
 
     def __init__(self, buckets):
         self.buckets = buckets
@@ -187,7 +187,7 @@ assert main(["run", "sample", "--runner", "local", "--output", {str(tmp_path / '
 config = load_pipeline(resolve_pipeline("sample"), {{"runner": "ray"}})
 runner = make_runner(config)
 assert runner.name == "ray", runner
-import curate.pipeline, curate.neardup, curate.runners.ray, curate.runners.local
+import curate.pipeline, curate.dedup, curate.runners.ray, curate.runners.local
 print("BEAM" if "apache_beam" in sys.modules else "NO-BEAM")
 """
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)

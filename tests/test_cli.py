@@ -7,6 +7,7 @@ import json
 import sys
 
 import pyarrow.parquet as pq
+from conftest import shared
 from test_filters import GERMAN, POLISH
 
 from curate.cli import main
@@ -33,3 +34,25 @@ def test_dedup_standalone_writes_kept_documents_and_clusters(tmp_path, capsys):
     assert "source_tag" in kept.column_names  # other columns kept
     clusters = {r["id"]: (r["cluster_id"], r["kept"]) for r in pq.read_table(out / "duplicates.parquet").to_pylist()}
     assert clusters == {"a": ("a", True), "b": ("a", False)}
+
+
+def test_dedup_then_tokenize_on_the_local_runner(tmp_path, capsys):
+    """The CLI path of the two standalone global steps: ``--runner`` is turned into a runner in cli.py."""
+    tokenizer = shared("tokenizer", "llama2-32k__dolma-llama-test-tokenizer.json")
+    rows = [{"id": "a", "text": GERMAN, "url": "https://example.de/a", "language": "de"},
+            {"id": "b", "text": GERMAN, "url": "https://example.de/b", "language": "de"},
+            {"id": "c", "text": POLISH, "url": "https://example.pl/c", "language": "pl"}]
+    path = tmp_path / "docs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "dedup"
+    assert main(["dedup", str(path), "--output", str(out), "--runner", "local"]) == 0
+    assert "(url 0, exact 1, near 0)" in capsys.readouterr().out
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["runner"] == "local" and stats["documents_written"] == 2
+    tok = tmp_path / "tok"
+    assert main(["tokenize", str(out / "data"), "--tokenizer", str(tokenizer), "--output", str(tok),
+                 "--runner", "local"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("done: 2 documents") and f"{tok}/de/de-00000\n" in printed
+    manifest = json.loads((tok / "manifest.json").read_text())
+    assert manifest["documents"] == 2 and sorted(manifest["datasets"]) == ["de", "pl"]

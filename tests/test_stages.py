@@ -10,8 +10,8 @@ from test_filters import GERMAN, POLISH
 from warcs import html_page
 
 from curate.config import ExtractConfig, LangIdConfig
+from curate.dedup.exact import ExactHashStage, normalise
 from curate.schema import work_table
-from curate.stages.dedup import ExactHashStage, normalise
 from curate.stages.extract import ExtractStage
 from curate.stages.langid import LangIdStage
 

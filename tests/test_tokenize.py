@@ -24,6 +24,9 @@ from conftest import shared
 from tokenizers import Tokenizer, models, pre_tokenizers
 
 import curate.tokenize as tk
+import curate.tokenize.command as tk_command
+import curate.tokenize.plan as tk_plan
+import curate.tokenize.writer as tk_writer
 from curate.errors import ConfigError, InputError, OutputError
 from curate.runners.local import LocalRunner
 from curate.schema import OUTPUT_SCHEMA
@@ -195,7 +198,7 @@ def test_real_tokenizers_read_back_by_megatron(tmp_path, name):
 
 
 def test_shards_cut_by_cumulative_tokens(tmp_path, words, word_output, monkeypatch):
-    monkeypatch.setattr(tk, "PIECE_BYTES", 1)  # every row group a piece: shards span pieces and files
+    monkeypatch.setattr(tk_plan, "PIECE_BYTES", 1)  # every row group a piece: shards span pieces and files
     result = run([word_output], tmp_path / "tok", words, shard_tokens=300)
     for lang, row in result["datasets"].items():
         shards = [s for s in result["shards"] if s["dataset"] == lang]
@@ -287,7 +290,7 @@ def test_blend_txt_is_megatron_data_path(tmp_path, words, word_output):
 
 def test_rerun_after_a_crash_skips_finished_shards_same_bytes(tmp_path, words, word_output, monkeypatch):
     clean = run([word_output], tmp_path / "clean", words, shard_tokens=300)
-    write_shard = tk._write_shard
+    write_shard = tk_writer._write_shard
     calls = []
 
     def crash_on_fourth(spec, **kwargs):
@@ -296,7 +299,7 @@ def test_rerun_after_a_crash_skips_finished_shards_same_bytes(tmp_path, words, w
             raise RuntimeError("node lost")
         return write_shard(spec, **kwargs)
 
-    monkeypatch.setattr(tk, "_write_shard", crash_on_fourth)
+    monkeypatch.setattr(tk_command, "_write_shard", crash_on_fourth)
     out = tmp_path / "tok"
     with pytest.raises(RuntimeError, match="node lost"):
         run([word_output], out, words, shard_tokens=300)
@@ -306,7 +309,7 @@ def test_rerun_after_a_crash_skips_finished_shards_same_bytes(tmp_path, words, w
     assert len(finished) == 3
     for idx in finished:  # a visible .idx always has its .bin and lineage
         assert idx.with_suffix(".bin").exists() and idx.with_suffix(".lineage.parquet").exists()
-    monkeypatch.setattr(tk, "_write_shard", write_shard)
+    monkeypatch.setattr(tk_command, "_write_shard", write_shard)
     resumed = run([word_output], out, words, shard_tokens=300)
     assert resumed["shards_reused"] == 3 and not resumed["already_complete"]
     for idx, stat in finished.items():  # not rewritten
@@ -338,7 +341,7 @@ def test_other_configuration_refused(tmp_path, words, word_output):
 
 
 def test_ray_byte_identical_to_local(local_ray, tmp_path, words, word_output, monkeypatch):
-    monkeypatch.setattr(tk, "PIECE_BYTES", 1)  # many pieces: many tasks
+    monkeypatch.setattr(tk_plan, "PIECE_BYTES", 1)  # many pieces: many tasks
     from curate.config import RayConfig
     from curate.runners.ray import RayRunner
 
@@ -480,12 +483,12 @@ def test_cli(tmp_path, words, word_output, capsys):
     tk.add_tokenize_arguments(parser)
     args = parser.parse_args([str(word_output), "--tokenizer", str(words), "--output", str(tmp_path / "tok"),
                               "--shard-tokens", "300", "--temperature", "0.3", "--no-per-language"])
-    assert tk.tokenize_main(args) == 0
+    assert tk.tokenize_main(args, LocalRunner()) == 0
     printed = capsys.readouterr().out
     assert "done: " in printed and f" {tmp_path / 'tok'}/all/all-00001\n" in printed
     assert json.loads((tmp_path / "tok" / "manifest.json").read_text())["config"]["per_language"] is False
     with pytest.raises(ConfigError, match="unknown option"):
-        tk.cli_tokenize(str(word_output), str(words), str(tmp_path / "x"), shard_size=3)
+        tk.cli_tokenize(str(word_output), str(words), str(tmp_path / "x"), LocalRunner(), shard_size=3)
 
 
 def test_batch_size_does_not_change_bytes(tmp_path, words, word_output):
@@ -499,6 +502,6 @@ def test_functions_given_to_runner_map_pickle(words):
     import pickle
 
     info = tk.load_tokenizer(str(words))
-    fn = functools.partial(tk._tokenize_piece, work_dir="/x", info=info, text_column="text", per_language=True,
+    fn = functools.partial(tk_writer._tokenize_piece, work_dir="/x", info=info, text_column="text", per_language=True,
                            batch_size=8)
     assert pickle.loads(pickle.dumps(fn)).keywords["info"] == info

@@ -19,10 +19,9 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pds
 import pyarrow.parquet as pq
 
+from curate.dedup import drops_for, read_assignments
 from curate.io import write_parquet
-from curate.neardup import read_assignments
 from curate.schema import OUTPUT_COLUMNS, OUTPUT_SCHEMA, REJECTED_SCHEMA, mark_dropped, with_column
-from curate.stages.dedup import drops_for
 from curate.stats import RunStats
 
 

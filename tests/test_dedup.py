@@ -1,4 +1,4 @@
-"""URL, exact and MinHash-LSH near-duplicate removal (curate.neardup): exact datasketch values, clusters,
+"""URL, exact and MinHash-LSH near-duplicate removal (curate.dedup): exact datasketch values, clusters,
 keep rules, bad input, the incremental index, and Ray = local."""
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from datasketch import MinHash
 
-from curate.errors import ConfigError
-from curate.neardup import (
+from curate.dedup import (
     DedupKinds,
     MinHasher,
     NearDupConfig,
@@ -25,7 +24,9 @@ from curate.neardup import (
     shingles,
     word_tokens,
 )
-from curate.urldedup import normalise_url
+from curate.dedup.url import normalise_url
+from curate.errors import ConfigError
+from curate.runners import runner_for
 
 # Real-looking multilingual sentences (not near-duplicates of each other).
 SENTENCES = [
@@ -321,11 +322,11 @@ def test_bad_config_is_a_config_error(corpus: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="num_bands"):
         dedup_documents([str(corpus)], str(tmp_path / "o"), NearDupConfig(num_bands=1))
     with pytest.raises(ConfigError, match="unknown option"):
-        dedup_main([str(corpus)], str(tmp_path / "o"), bands=3)
+        dedup_main([str(corpus)], str(tmp_path / "o"), runner_for("local"), bands=3)
 
 
 def test_dedup_main_prints_summary(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert dedup_main([str(corpus)], str(tmp_path / "o"), buckets=4, url=False) == 0
+    assert dedup_main([str(corpus)], str(tmp_path / "o"), runner_for("local"), buckets=4, url=False) == 0
     assert "(url 0, exact 2, near 1)" in capsys.readouterr().out
 
 
@@ -350,7 +351,7 @@ def test_jaccard_of_fixture_pair() -> None:
 
 
 def test_results_do_not_depend_on_the_bucket_count(corpus: Path, tmp_path: Path) -> None:
-    """What lets ``curate run`` use fewer buckets on small inputs (neardup._buckets_for)."""
+    """What lets ``curate run`` use fewer buckets on small inputs (curate.dedup.plan._buckets_for)."""
     outputs = []
     for buckets in (1, 3, 64):
         out = tmp_path / f"out{buckets}"
@@ -361,7 +362,7 @@ def test_results_do_not_depend_on_the_bucket_count(corpus: Path, tmp_path: Path)
 
 
 def test_small_runs_use_fewer_buckets(tmp_path: Path) -> None:
-    from curate.neardup import DOCS_PER_BUCKET, _buckets_for
+    from curate.dedup.plan import DOCS_PER_BUCKET, _buckets_for
 
     small = tmp_path / "small.parquet"
     pq.write_table(pa.table({"id": ["a", "b"], "text": ["x", "y"]}), small)

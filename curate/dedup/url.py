@@ -3,7 +3,7 @@
 Two crawls of one page rarely spell its URL the same way: ``http`` vs ``https``, ``www.``, a default
 port, a trailing slash, a ``#fragment``, tracking parameters (``utm_*``, ``fbclid``, ``gclid`` ...) or
 query parameters in another order. :func:`normalise_url` maps all of those to one key; documents with
-the same key are URL duplicates, and :mod:`curate.neardup` keeps the most recent crawl of each (then the
+the same key are URL duplicates, and :mod:`curate.dedup` keeps the most recent crawl of each (then the
 longest text), as Common Crawl's own URL-level deduplication across snapshots does for its index and as
 FineWeb-2 recommends before MinHash (Penedo et al. 2025, "FineWeb2", §3).
 

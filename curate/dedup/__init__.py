@@ -1,0 +1,61 @@
+"""Deduplication: URL, exact and MinHash-LSH near duplicates, as explicit sub-steps exchanging files.
+
+The modules follow the steps, each importing only those listed before it (and ``curate.errors``,
+``curate.io``, ``curate.jit``, ``curate.schema``, ``curate.stage``, ``curate.stages.read``; the command
+also the abstract ``curate.runners.Runner``). Nothing here imports ``curate.config``, which imports
+:mod:`curate.dedup.config`, nor an engine: the runner is passed in.
+
+* :mod:`~curate.dedup.config` — :class:`DedupKinds`, :class:`NearDupConfig` and shared constants;
+* :mod:`~curate.dedup.url` — URL normalisation (URL dedup keys);
+* :mod:`~curate.dedup.exact` — exact dedup on normalised text inside ``curate run``;
+* :mod:`~curate.dedup.files` — file helpers, reading documents, the work-directory layout;
+* :mod:`~curate.dedup.shingles` — text -> words -> shingles;
+* :mod:`~curate.dedup.minhash` — datasketch-exact batched MinHash signatures;
+* :mod:`~curate.dedup.lsh` — band keys, shuffle buckets, per-bucket groups and candidate edges;
+* :mod:`~curate.dedup.signatures` — step 1, per input file: signatures and bucket rows;
+* :mod:`~curate.dedup.clusters` — union-find connected components and the keep rule;
+* :mod:`~curate.dedup.index` — the incremental index (save, and check before reuse);
+* :mod:`~curate.dedup.plan` — :func:`find_duplicates`: every step, then per-file assignments;
+* :mod:`~curate.dedup.command` — ``curate dedup`` (:func:`dedup_documents`, :func:`dedup_main`).
+"""
+
+from curate.dedup.clusters import connected_components
+from curate.dedup.command import dedup_documents, dedup_main
+from curate.dedup.config import DedupKinds, NearDupConfig, collision_probability
+from curate.dedup.exact import ExactHashStage, drops_for, normalise, resolve_bucket, scan_work_file, text_hash
+from curate.dedup.files import DedupPlan, read_assignments, read_documents
+from curate.dedup.index import save_index
+from curate.dedup.lsh import BandGroups, band_keys
+from curate.dedup.minhash import MinHasher
+from curate.dedup.plan import find_duplicates
+from curate.dedup.shingles import normalise_words, shingles, word_tokens
+from curate.dedup.url import TRACKING_PARAMS, normalise_url, url_key
+
+__all__ = [
+    "TRACKING_PARAMS",
+    "BandGroups",
+    "DedupKinds",
+    "DedupPlan",
+    "ExactHashStage",
+    "MinHasher",
+    "NearDupConfig",
+    "band_keys",
+    "collision_probability",
+    "connected_components",
+    "dedup_documents",
+    "dedup_main",
+    "drops_for",
+    "find_duplicates",
+    "normalise",
+    "normalise_url",
+    "normalise_words",
+    "read_assignments",
+    "read_documents",
+    "resolve_bucket",
+    "save_index",
+    "scan_work_file",
+    "shingles",
+    "text_hash",
+    "url_key",
+    "word_tokens",
+]
