@@ -22,7 +22,7 @@ def readme_commands(text: str) -> dict[str, str]:
     if len(blocks) < 2:
         raise ValueError("README.md must start with two code blocks: the set-up command and the test command")
     commands = {}
-    for key, block in zip(("setup", "test"), blocks[:2]):
+    for key, block in zip(("setup", "test"), blocks[:2], strict=True):
         lines = [line for line in block.splitlines() if line.strip() and not line.lstrip().startswith("#")]
         if len(lines) != 1:
             raise ValueError(f"README.md's {key} block must be one command line, found {len(lines)}: {block!r}")
