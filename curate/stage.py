@@ -5,12 +5,15 @@ worker (a fastText model, a tokenizer), and ``process`` over a ``pyarrow.Table``
 :data:`curate.schema.WORK_SCHEMA` rows that returns a table of the *same rows*: a stage fills columns
 and marks rows dropped, it never removes or adds rows. Stages never import Ray or Beam; the runners
 in ``curate.runners`` adapt them (on Ray, an actor pool whose actors call ``setup()`` once each).
+
+A stage that holds a model on a GPU declares it (``resources = Resources(gpus=1)``): the runners give
+it a worker pool of its own (docs/architecture.md, "Model and GPU stages").
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import pyarrow as pa
@@ -21,11 +24,29 @@ from curate.schema import alive_mask, without_html
 
 @dataclass(frozen=True)
 class Resources:
-    """What one worker of a stage needs."""
+    """What one worker of a stage needs.
+
+    ``gpus`` and ``custom`` (Ray custom resources by name, e.g. ``{"A100": 1}`` or a test's
+    ``{"fake_gpu": 1}``) give the stage's *resource shape*. On Ray, consecutive stages of one shape share a
+    worker pool and a stage of another shape gets a pool of its own, placed where that resource is (see
+    :mod:`curate.runners.ray`), so CPU stages never hold a GPU worker. ``memory_mb`` of the stages of a
+    pool adds up (one worker holds them all); ``cpus`` is advisory (the runners size CPU pools).
+    """
 
     cpus: float = 1.0
     gpus: float = 0.0
     memory_mb: int | None = None
+    custom: dict[str, float] = field(default_factory=dict, hash=False)
+
+    @property
+    def shape(self) -> tuple[float, tuple[tuple[str, float], ...]]:
+        """What decides which worker pool runs the stage: GPUs and custom resources (CPU-only: ``(0.0, ())``)."""
+        return (float(self.gpus), tuple(sorted((k, float(v)) for k, v in self.custom.items() if v)))
+
+    @property
+    def accelerated(self) -> bool:
+        """Needs a GPU or a custom resource: a worker pool of its own."""
+        return self.shape != (0.0, ())
 
 
 class Stage(ABC):

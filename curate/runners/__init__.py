@@ -26,6 +26,7 @@ from curate.runners.base import (
     StreamingRunner,
     T,
     apply_stages,
+    resource_groups,
     work_file_name,
 )
 
@@ -33,8 +34,8 @@ if TYPE_CHECKING:
     from curate.runners.config import PipelineSettings
 
 __all__ = [
-    "KeyedStep", "R", "R_co", "Runner", "StreamingRunner", "T", "apply_stages", "make_runner", "runner_for",
-    "work_file_name",
+    "KeyedStep", "R", "R_co", "Runner", "StreamingRunner", "T", "apply_stages", "make_runner",
+    "resource_groups", "runner_for", "work_file_name",
 ]  # fmt: skip
 
 

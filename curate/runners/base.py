@@ -51,6 +51,22 @@ def apply_stages(batch: pa.Table, stages: Sequence[Stage]) -> pa.Table:
     return without_html(batch)
 
 
+def resource_groups(stages: Sequence[Stage]) -> list[list[Stage]]:
+    """The stages cut into runs of consecutive stages with the same resource shape
+    (:attr:`curate.stage.Resources.shape`): one worker pool each on an engine that places work.
+
+    An all-CPU pipeline is one group (one pool, as before GPU stages existed); ``[cpu, cpu, gpu, cpu]``
+    gives ``[[cpu, cpu], [gpu], [cpu]]``.
+    """
+    groups: list[list[Stage]] = []
+    for stage in stages:
+        if groups and groups[-1][0].resources.shape == stage.resources.shape:
+            groups[-1].append(stage)
+        else:
+            groups.append([stage])
+    return groups
+
+
 def work_file_name(ids: Sequence[str]) -> str:
     """A deterministic name for a work file: a hash of the ids it holds."""
     digest = hashlib.blake2b(digest_size=12)

@@ -8,24 +8,41 @@ Reading runs as Ray tasks (one per input shard, streaming batches); the per-docu
 actor pool (``map_batches`` with ``ActorPoolStrategy``): each actor calls every stage's ``setup()``
 once, so models load once per worker, then turns each reader batch into one work file.
 
+Worker pools by resource shape: the stages are cut into runs of consecutive stages with the same
+:attr:`~curate.stage.Resources.shape` (:func:`curate.runners.base.resource_groups`), one ``map_batches``
+with its own actor pool each. An all-CPU pipeline is one group: one pool, exactly as before. A stage
+declaring ``gpus`` or ``custom`` resources gets a pool asking for them (``num_gpus=``, ``resources=``),
+sized by how many such workers the cluster holds, so a GPU worker runs only the model stages and the
+CPU stages before and after it run in CPU pools that never wait on a GPU. Only the last pool writes work files; the others hand the batch, with its tags, on.
+Ray Data requires an explicit batch size where GPUs are requested: GPU pools get the reader's batch size
+(a reader batch may then reach them cut in two where a shard's short last batch meets the next; each
+part is processed on its own and the driver counts rows per batch, as for any block Ray splits).
+
 Resume and faults: the reader tags every row with its shard, its batch number, the batch's size and
 whether it is the shard's last batch; workers return those tags with each work file they write, and the
 driver, streaming the results (``iter_rows``), writes a shard's completion marker as soon as all its
 batches are on disk. Retries are bounded by ``ray.max_retries`` (reader task retries, worker restarts,
-retries of a dead worker's batches) and counted in stats.json under ``retries``.
+retries of a dead worker's batches) and counted in stats.json under ``retries`` (restarts of the writing
+pool's workers). The bounds go to Ray as static remote arguments of each ``map_batches``
+(``max_retries`` for the reader tasks, ``max_restarts`` and ``max_task_retries`` for the actors), since
+Ray Data's own defaults retry for ever (-1). Ray 2.60 deprecates ``ray_remote_args_fn`` and the
+``**ray_remote_args`` catch-all alike (both to be removed in 2.64) without a named parameter for these
+bounds yet; when one comes, pass the same three numbers through it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
+import math
 import os
 import re
 import sys
 import tempfile
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import fsspec
@@ -36,8 +53,9 @@ import ray
 from tqdm import tqdm
 
 from curate import console
+from curate.errors import ConfigError
 from curate.io import InputShard, atomic_path, shard_key, write_shard_done
-from curate.runners.base import R, StreamingRunner, T, apply_stages, work_file_name
+from curate.runners.base import R, StreamingRunner, T, apply_stages, resource_groups, work_file_name
 from curate.runners.config import RayConfig
 from curate.stage import Stage
 from curate.stages.read import read_shard
@@ -121,6 +139,91 @@ class _DocumentWorker:
             out["pid"].append(self.pid)
             out["restarted"].append(self.restarted)
         return pa.table(out)
+
+
+class _StageWorker:
+    """A Ray actor holding a group of stages that is not the last (e.g. a GPU model stage): applies them to
+    each reader batch of a block and hands the batch on, tags kept, to the next pool."""
+
+    def __init__(self, stages: list[Stage]) -> None:
+        self.stages = stages
+        for stage in stages:
+            stage.setup()
+            stage._ready = True
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        keys = pc.binary_join_element_wise(batch.column("_shard"), pc.cast(batch.column("_batch"), pa.string()), ":")
+        parts = []
+        for key in pc.unique(keys).to_pylist():
+            part = batch.filter(pc.equal(keys, key))
+            tags = part.select(list(_TAGS)).slice(0, 1).to_pylist()[0]
+            docs = part.drop_columns(list(_TAGS))
+            for stage in self.stages:
+                docs = stage(docs)
+            n = docs.num_rows
+            types = {"_shard": pa.string(), "_batch": pa.int64(), "_batch_rows": pa.int64(), "_last": pa.bool_()}
+            for name in _TAGS:
+                docs = docs.append_column(name, pa.array([tags[name]] * n, types[name]))
+            parts.append(docs)
+        return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+
+
+@dataclass(frozen=True)
+class _Pool:
+    """One ``map_batches`` actor pool: its stages and what each of its workers asks Ray for."""
+
+    stages: list[Stage]
+    size: int  # most workers
+    start: int  # workers started at once
+    num_cpus: float
+    num_gpus: float | None = None
+    resources: dict[str, float] | None = None
+    memory: int | None = None
+
+
+def _plan_pools(
+    stages: list[Stage], workers: int, cluster: dict[str, float], batches: int, fixed_workers: bool
+) -> list[_Pool]:
+    """The worker pools of ``stages`` (:func:`resource_groups`), sized for a cluster of ``cluster`` resources.
+
+    One CPU group (every pipeline without model stages): one pool of ``workers``, as always. With
+    accelerated groups, each gets as many workers as the cluster has its resources for (an error if none),
+    the CPU pools share ``workers`` less one per accelerated worker (unless ``ray.workers`` fixes it), and
+    when the workers started at once would not fit the cluster's CPUs beside the reader, each asks for less
+    than :data:`WORKER_CPUS`, so that no pool waits for ever on another's CPUs.
+    """
+    memory = lambda group: sum(s.resources.memory_mb or 0 for s in group) * 2**20 or None  # noqa: E731
+    groups = resource_groups(stages) or [[]]
+    if len(groups) == 1 and not (groups[0] and groups[0][0].resources.accelerated):
+        start = max(1, min(workers, batches))
+        return [_Pool(groups[0], workers, start, WORKER_CPUS, memory=memory(groups[0]))]
+    sizes: list[int | None] = []
+    for group in groups:
+        gpus, custom = group[0].resources.shape
+        if not gpus and not custom:
+            sizes.append(None)
+            continue
+        need = ({"GPU": gpus} if gpus else {}) | dict(custom)
+        size = min(int(cluster.get(name, 0.0) // amount) for name, amount in need.items())
+        if size < 1:
+            have = {name: cluster.get(name, 0.0) for name in need}
+            raise ConfigError(f"stage(s) {', '.join(s.name for s in group)} need {need} per worker; "
+                              f"the Ray cluster has {have}")
+        sizes.append(size)
+    n_cpu = sizes.count(None)
+    budget = workers if fixed_workers else max(1, workers - sum(s for s in sizes if s))
+    sizes = [max(1, budget // n_cpu) if s is None else s for s in sizes]
+    starts = [max(1, min(size, batches)) for size in sizes]
+    cpus = cluster.get("CPU", 1.0)
+    per_worker = WORKER_CPUS
+    if sum(starts) * WORKER_CPUS + READ_CPUS > cpus:
+        per_worker = math.floor((cpus - READ_CPUS) / sum(starts) * 1e4) / 1e4
+    pools = []
+    for group, size, start in zip(groups, sizes, starts, strict=True):
+        gpus, custom = group[0].resources.shape
+        pools.append(_Pool(group, size, start, per_worker, num_gpus=gpus or None,
+                           resources=dict(custom) or None, memory=memory(group)))
+    return pools
 
 
 class _ShardTracker:
@@ -232,32 +335,16 @@ class RayRunner(StreamingRunner):
         if not shards:
             return []
         items = [{"path": s.path, "format": s.format} for s in shards]
-        workers = self._workers()
         # Start as many workers as the input has batches for (each loads its models and an extraction
         # process): a 100 KB sample on a 64-core node needs one, not 64.
-        starting = max(1, min(workers, _batches_estimate(shards, batch_size)))
+        pools = _plan_pools(stages, self._workers(), ray.cluster_resources(), _batches_estimate(shards, batch_size),
+                            fixed_workers=self.config.workers is not None)
         retries = self.config.max_retries
-        log.info("%d document worker(s), retries bounded at %d", workers, retries)
+        log.info("%s document worker(s), retries bounded at %d",
+                 " + ".join(f"{p.size} ({', '.join(s.name for s in p.stages)})" if len(pools) > 1 else str(p.size)
+                            for p in pools), retries)
         ds = ray.data.from_items(items, override_num_blocks=len(items))
-        # Reading is I/O and runs as its own tasks, so the batches of one big WARC spread over all workers.
-        ds = ds.map_batches(_ReadShard(batch_size), batch_size=1, batch_format="pyarrow", num_cpus=READ_CPUS,
-                            ray_remote_args_fn=functools.partial(dict, max_retries=retries))
-        ds = ds.map_batches(
-            _DocumentWorker,
-            fn_constructor_args=(stages, docs_dir),
-            batch_size=None,  # one reader batch in, one work file out
-            batch_format="pyarrow",
-            # every worker the input has work for from the start: an autoscaling pool (min_size=1) grows only
-            # once a queue builds up, on a short run never (2 workers on 2 CPUs ran at 1's speed; bench_scaleout)
-            # one batch in flight per worker: with Ray Data's default (4 queued per actor) the workers that are
-            # ready first hoard batches at the start and the others sit idle at the end
-            compute=ray.data.ActorPoolStrategy(min_size=starting, max_size=workers, max_tasks_in_flight_per_actor=1),
-            num_cpus=WORKER_CPUS,
-            # Ray schedules a worker only where the memory its stages declare (Stage.resources) is free.
-            memory=sum(s.resources.memory_mb or 0 for s in stages) * 2**20 or None,
-            # Ray Data's defaults retry for ever (-1); a poison batch must fail the run instead.
-            ray_remote_args_fn=functools.partial(dict, max_restarts=retries, max_task_retries=retries),
-        )
+        ds = self._pipeline(ds, pools, docs_dir, batch_size, retries)
         tracker = _ShardTracker(shards, done_dir)
         with console.document_bar() as bar:
             for row in ds.iter_rows():  # streaming: markers are written while the run goes on
@@ -269,6 +356,42 @@ class RayRunner(StreamingRunner):
         if any(self._retries.values()):
             log.warning("faults survived: %s", self._retries)
         return paths
+
+    @staticmethod
+    def _pipeline(ds: ray.data.Dataset, pools: list[_Pool], docs_dir: str, batch_size: int,
+                  retries: int) -> ray.data.Dataset:
+        """Reader tasks, then one actor pool per group of stages (:func:`_plan_pools`)."""
+        with warnings.catch_warnings():
+            # Ray 2.60 deprecates the **ray_remote_args catch-all but has no named parameter for the retry
+            # bounds yet (module docstring); ray is pinned to 2.60.x, so the warning would only be noise.
+            warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
+            # Reading is I/O and runs as its own tasks, so the batches of one big WARC spread over all workers.
+            # Ray Data's defaults retry for ever (-1); a poison batch must fail the run instead (module docstring).
+            ds = ds.map_batches(_ReadShard(batch_size), batch_size=1, batch_format="pyarrow", num_cpus=READ_CPUS,
+                                max_retries=retries)
+            for i, pool in enumerate(pools):
+                last = i == len(pools) - 1  # the last pool writes the work files; the others hand batches on
+                ds = ds.map_batches(
+                    _DocumentWorker if last else _StageWorker,
+                    fn_constructor_args=(pool.stages, docs_dir) if last else (pool.stages,),
+                    # one reader batch in, one work file out; Ray Data needs a number where GPUs are asked for
+                    batch_size=batch_size if pool.num_gpus else None,
+                    batch_format="pyarrow",
+                    # every worker the input has work for from the start: an autoscaling pool (min_size=1) grows
+                    # only once a queue builds up, on a short run never (2 workers on 2 CPUs ran at 1's speed;
+                    # bench_scaleout). One batch in flight per worker: with Ray Data's default (4 queued per actor)
+                    # the workers that are ready first hoard batches at the start and the others sit idle at the end
+                    compute=ray.data.ActorPoolStrategy(min_size=pool.start, max_size=pool.size,
+                                                       max_tasks_in_flight_per_actor=1),
+                    num_cpus=pool.num_cpus,
+                    num_gpus=pool.num_gpus,
+                    resources=pool.resources,
+                    # Ray schedules a worker only where the memory its stages declare (Stage.resources) is free.
+                    memory=pool.memory,
+                    max_restarts=retries,
+                    max_task_retries=retries,
+                )
+        return ds
 
     def metrics(self) -> dict[str, Any]:
         return {"retries": dict(self._retries)}
