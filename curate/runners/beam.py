@@ -23,6 +23,15 @@ How the pipeline maps onto Beam:
   (namespace ``curate.drops``), read back from the ``PipelineResult`` and checked against the
   statistics themselves.
 
+Resources: every per-document stage runs in the one ``_StagesDoFn``, on whatever workers the Beam runner
+provides; a stage's :class:`~curate.stage.Resources` is not translated into Beam resource hints, and a
+stage declaring GPUs or custom resources gets a warning, not a pool of its own (the Ray runner's
+behaviour). Beam's ``accelerator`` hint is a runner-specific string (Dataflow:
+``type:nvidia-l4;count:1;install-nvidia-driver``) that ``Resources`` does not carry, and custom resources
+are a Ray notion; to run model stages on GPU workers under Beam, give the whole pipeline's workers an
+accelerator with the pipeline option ``--resource_hints=accelerator=...`` (``beam.options`` or after
+``--``).
+
 Results come back to the driver through one small pickle file per Beam pipeline under
 ``exchange_dir`` (``OUTPUT/_work/beam``): like the output directory, it must be visible from every
 worker on a cluster.
@@ -260,6 +269,11 @@ class BeamRunner(Runner):
     def run_stages(self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int) -> list[str]:
         if not shards:
             return []
+        accelerated = [s.name for s in stages if s.resources.accelerated]
+        if accelerated:  # see "Resources" in the module docstring
+            log.warning("stage(s) %s declare GPUs or custom resources; the Beam runner runs every stage in one "
+                        "DoFn on the pipeline's workers (give them accelerators with the Beam option "
+                        "--resource_hints=accelerator=...)", ", ".join(accelerated))
 
         def build(p: beam.Pipeline) -> beam.PCollection:
             outputs = (

@@ -1,4 +1,9 @@
-"""In-process runner: deterministic, single worker; for tests, debugging and small runs."""
+"""In-process runner: deterministic, single worker; for tests, debugging and small runs.
+
+Every stage runs in this process, one after the other, whatever its :class:`~curate.stage.Resources`
+declare: no pools, no placement. A model stage that wants a GPU finds whatever device this process
+sees (its ``setup()`` decides, e.g. CUDA if present, else CPU).
+"""
 
 from __future__ import annotations
 

@@ -13,7 +13,8 @@ Worker pools by resource shape: the stages are cut into runs of consecutive stag
 with its own actor pool each. An all-CPU pipeline is one group: one pool, exactly as before. A stage
 declaring ``gpus`` or ``custom`` resources gets a pool asking for them (``num_gpus=``, ``resources=``),
 sized by how many such workers the cluster holds, so a GPU worker runs only the model stages and the
-CPU stages before and after it run in CPU pools that never wait on a GPU. Only the last pool writes work files; the others hand the batch, with its tags, on.
+CPU stages before and after it run in CPU pools that never wait on a GPU. Only the last pool writes
+work files; the others hand the batch, with its tags, on.
 Ray Data requires an explicit batch size where GPUs are requested: GPU pools get the reader's batch size
 (a reader batch may then reach them cut in two where a shard's short last batch meets the next; each
 part is processed on its own and the driver counts rows per batch, as for any block Ray splits).
