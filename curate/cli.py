@@ -6,9 +6,10 @@ import argparse
 import dataclasses
 import logging
 import sys
+import time
 from collections.abc import Sequence
 
-from curate import __version__
+from curate import __version__, console
 from curate.errors import ConfigError, CurateError
 
 log = logging.getLogger("curate")
@@ -40,12 +41,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         check_options(config.beam.options)  # before the output directory is touched
     result = run(config)
-    stats = result.stats
-    verb = "already complete" if result.skipped else "done"
-    print(
-        f"{verb}: {stats['records_read']} records read, {stats['documents_written']} documents written "
-        f"in {len(stats['languages'])} languages, {stats['dropped']} dropped -> {result.output_dir}"
-    )
+    if console.verbosity() > console.QUIET:  # --quiet: nothing on success; stats.json has the numbers
+        print(console.summary(result.stats, result.output_dir, time.monotonic() - args.started, result.skipped))
     return 0
 
 
@@ -85,12 +82,29 @@ def _cmd_card(args: argparse.Namespace) -> int:
     return 0
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: computed only when asked (metadata reads and a hash of the model file)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(console.version_report(__version__))
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="curate", description="Web crawls to training data for European language models."
     )
-    parser.add_argument("--version", action="version", version=f"curate {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--version", action=_VersionAction,
+                        help="curate's version and the versions of the engines and the LID model in use")
+    noise = parser.add_mutually_exclusive_group()
+    noise.add_argument("-v", "--verbose", action="count", default=0,
+                       help="show the engines' logs (Ray, Ray Data, Beam, Python warnings) and curate's debug "
+                            "log; -vv: every library at debug")
+    noise.add_argument("-q", "--quiet", action="store_true",
+                       help="errors only (on stderr): no progress, no summary")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a pipeline: WARC/JSONL/Parquet in, Parquet per language + stats + card out")
@@ -165,18 +179,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if engine_options and args.command != "run":
         parser.error("options after -- are Beam pipeline options, only for `curate run ... --runner beam`")
     args.engine_options = engine_options
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # trafilatura logs every page it discards at WARNING; curate counts those under drop reasons instead.
-    logging.getLogger("trafilatura").setLevel(logging.ERROR)
+    args.started = time.monotonic()
+    # default: one line per step and a summary, engines' errors only; -v: engine logs; --quiet: errors only
+    restore_logging = console.configure(console.QUIET if args.quiet else min(args.verbose, console.DEBUG))
     try:
         return args.func(args)
     except CurateError as exc:
         print(f"curate: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        restore_logging()
 
 
 if __name__ == "__main__":

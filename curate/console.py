@@ -19,7 +19,7 @@ import importlib.util
 import logging
 import platform
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -59,26 +59,43 @@ class _ShortFormatter(logging.Formatter):
         return f"{record.name.split('.')[0]}: {record.levelname.lower()}: {record.getMessage()}"
 
 
-def configure(verbosity: int) -> None:
-    """Set logging for the CLI: see the module docstring. Safe to call again (tests call ``main`` often)."""
+def configure(verbosity: int) -> Callable[[], None]:
+    """Set logging for the CLI (see the module docstring); returns a function that puts back what was there
+    (``main`` calls it at the end, so that calling ``main`` in-process, as the tests do, leaves no trace)."""
     global _verbosity, _handler
-    _verbosity = verbosity
-    root = logging.getLogger()
+    root, ours = logging.getLogger(), logging.getLogger("curate")
+    before = (_verbosity, _handler, root.level, ours.level, logging._warnings_showwarning is not None,  # type: ignore[attr-defined]
+              {name: logging.getLogger(name).level for name in _PAGE_LOGGERS})
     if _handler is not None:
         root.removeHandler(_handler)
+    _verbosity = verbosity
     _handler = _StderrHandler()
     if verbosity >= VERBOSE:
         _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.setLevel(logging.DEBUG if verbosity >= DEBUG else logging.INFO)
-        logging.getLogger("curate").setLevel(logging.DEBUG)
+        ours.setLevel(logging.DEBUG)
     else:
         _handler.setFormatter(_ShortFormatter())
         root.setLevel(logging.ERROR)  # engines (ray, apache_beam, ...) and Python warnings: errors only
-        logging.getLogger("curate").setLevel(logging.ERROR if verbosity <= QUIET else logging.WARNING)
+        ours.setLevel(logging.ERROR if verbosity <= QUIET else logging.WARNING)
     root.addHandler(_handler)
     logging.captureWarnings(True)  # DeprecationWarnings & co. go to the "py.warnings" logger: shown with -v only
-    for name in _PAGE_LOGGERS:
+    for name in _PAGE_LOGGERS:  # they log every page they discard; curate counts those under drop reasons
         logging.getLogger(name).setLevel(logging.DEBUG if verbosity >= DEBUG else logging.ERROR)
+
+    def restore() -> None:
+        global _verbosity, _handler
+        root.removeHandler(_handler)  # type: ignore[arg-type]
+        _verbosity, _handler, root_level, our_level, captured, pages = before
+        if _handler is not None:
+            root.addHandler(_handler)
+        root.setLevel(root_level)
+        ours.setLevel(our_level)
+        logging.captureWarnings(captured)
+        for name, level in pages.items():
+            logging.getLogger(name).setLevel(level)
+
+    return restore
 
 
 def verbosity() -> int:
@@ -170,7 +187,7 @@ def summary(stats: dict[str, Any], output_dir: str, wall_s: float | None, skippe
     table = [("language", "documents", "characters", "tokens")]
     for lang, entry in rows[:MAX_LANGUAGE_ROWS]:
         table.append((lang, f"{entry.get('documents', 0):,}", f"{entry.get('characters', 0):,}",
-                      f"{tokens[lang]:,}" if lang in tokens else "–"))
+                      f"{tokens[lang]:,}" if lang in tokens else "-"))
     if len(rows) > MAX_LANGUAGE_ROWS:
         rest = rows[MAX_LANGUAGE_ROWS:]
         table.append((f"+{len(rest)} more", f"{sum(e.get('documents', 0) for _, e in rest):,}",
@@ -178,7 +195,7 @@ def summary(stats: dict[str, Any], output_dir: str, wall_s: float | None, skippe
     total_tokens = sum(tokens.values())
     table.append(("total", f"{sum(e.get('documents', 0) for e in languages.values()):,}",
                   f"{sum(e.get('characters', 0) for e in languages.values()):,}",
-                  f"{total_tokens:,}" if tokens else "–"))
+                  f"{total_tokens:,}" if tokens else "-"))
     widths = [max(len(r[i]) for r in table) for i in range(4)]
     out = []
     for i, r in enumerate(table):
@@ -186,21 +203,18 @@ def summary(stats: dict[str, Any], output_dir: str, wall_s: float | None, skippe
             out.append("  ".join("-" * w for w in widths))
         out.append("  ".join([r[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True))]))
     out.append("")
-    records = stats.get("records_read", 0)
-    out.append(f"records read {records:,}, documents written {stats.get('documents_written', 0):,}, "
-               f"dropped {stats.get('dropped', 0):,}")
     drops = [(n, f"{stage}/{reason}") for stage, reasons in (stats.get("drops") or {}).items()
              for reason, n in reasons.items()]
-    # request/metadata/warcinfo... records are WARC bookkeeping, not pages: counted apart from the reasons
-    not_pages = sum(n for n, key in drops if key.startswith("read/") and key.endswith("_record"))
-    reasons = sorted(((n, k) for n, k in drops if not (k.startswith("read/") and k.endswith("_record"))),
-                     key=lambda x: (-x[0], x[1]))
+    # request/metadata/warcinfo... records are WARC bookkeeping, not pages: counted apart from the drop reasons
+    not_pages = sum(n for n, key in drops if _bookkeeping(key))
+    reasons = sorted(((n, k) for n, k in drops if not _bookkeeping(k)), key=lambda x: (-x[0], x[1]))
+    out.append(f"records read {stats.get('records_read', 0):,}: {stats.get('documents_written', 0):,} documents "
+               f"written, {sum(n for n, _ in reasons):,} dropped, {not_pages:,} not pages "
+               "(WARC request/metadata/warcinfo records)")
     if reasons:
         top = ", ".join(f"{k} {n:,}" for n, k in reasons[:TOP_REASONS])
         more = f" (+{len(reasons) - TOP_REASONS} more in stats.json)" if len(reasons) > TOP_REASONS else ""
         out.append(f"top drop reasons: {top}{more}")
-    if not_pages:
-        out.append(f"not pages: {not_pages:,} WARC request/metadata/other records")
     out.append(f"output: {output_dir}  (data/, stats.json, README.md)")
     if skipped:
         out.append(f"already complete: nothing to do (config {stats.get('config_hash', '?')}, "
@@ -208,6 +222,10 @@ def summary(stats: dict[str, Any], output_dir: str, wall_s: float | None, skippe
     elif wall_s is not None:
         out.append(f"wall time: {_duration(wall_s)}")
     return "\n".join(out)
+
+
+def _bookkeeping(key: str) -> bool:
+    return key.startswith("read/") and key.endswith("_record")
 
 
 # --- curate --version ------------------------------------------------------------------------------

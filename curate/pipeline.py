@@ -30,6 +30,7 @@ from typing import Any
 
 import fsspec
 
+from curate import console
 from curate.card import write_card
 from curate.card.stats_extra import finalize as finalize_content
 from curate.config import PipelineConfig
@@ -188,24 +189,24 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
         return done
     pending, resumed_files = _resume(layout, shards)
     runner = runner or make_runner(config)
-    if len(pending) < len(shards):
-        log.info("resuming: %d of %d input shard(s) already done, %d to process", len(shards) - len(pending),
-                 len(shards), len(pending))
-    log.info("%d input shard(s) -> %s on %s", len(shards), layout.root, runner.name)
+    resumed = f", {len(shards) - len(pending)} already done (resumed)" if len(pending) < len(shards) else ""
+    console.line(f"{config.name}: {len(shards)} input shard(s){resumed} -> {layout.root} on {runner.name}")
+    console.reset()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
-    def lap(step: str) -> None:
+    def lap(step: str, detail: str = "") -> None:  # and its line on the console
         nonlocal clock
         now = time.perf_counter()
         timings[step] = round(timings.get(step, 0.0) + now - clock, 3)
+        console.step(step, now - clock, detail)
         clock = now
 
     with runner:
-        lap("start")  # the engine's start (a local Ray's start-up)
+        lap("start", getattr(runner, "description", runner.name))  # the engine's start (a local Ray's start-up)
         work_files = sorted(resumed_files + runner.run_shards(pending, stages, layout.docs, config.input.batch_size,
                                                               layout.done))
-        lap("documents")  # reading and the per-document stages
+        lap("documents", _documents_line(console.documents_counted(), time.perf_counter() - clock))  # read + stages
         keys_dir = layout.keys if config.dedup.exact else None
         counts: Counter[str] = Counter()
         for per_file in runner.map(
@@ -226,7 +227,8 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
             plan = find_duplicates(work_files, layout.neardup, config.dedup.near, runner, kinds, run_mode=True,
                                    exclude_dir=drops_dir)
             counts["stage=dedup"] += plan.counts.get("dropped_url", 0) + plan.counts.get("dropped_near", 0)
-        lap("dedup")
+        alive = sum(n for g, n in counts.items() if g.startswith("language="))
+        lap("dedup", f"{counts['stage=dedup']:,} duplicates dropped, {alive - counts['stage=dedup']:,} documents left")
         if not config.output.rejected:
             counts = Counter({g: n for g, n in counts.items() if g.startswith("language=")})
         parts = parts_per_group(counts, config.output.docs_per_file)
@@ -254,7 +256,7 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
             staged = f"{layout.out_staging}/{kind}"
             if layout.exists(staged):
                 layout.fs.mv(fsspec.core.url_to_fs(staged)[1], fsspec.core.url_to_fs(final)[1], recursive=True)
-        lap("write")
+        lap("write", f"{data_written:,} documents in {sum(kind == 'data' for kind, _, _ in targets)} Parquet file(s)")
         tokenized = None
         if config.tokenize is not None and stats.documents_kept:
             result = tokenize_run_output(layout.root, config.tokenize, runner)
@@ -265,7 +267,7 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
                 "dtype": result["dtype"],
                 "tokenizer_sha256": result["tokenizer"]["sha256"],
             }
-            lap("tokenize")
+            lap("tokenize", f"{result['tokens']:,} tokens in {len(result['shards'])} shard(s)")
     lap("stop")
     finished = time.time()
     summary = {
@@ -295,9 +297,18 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
     card_start = time.perf_counter()
     write_card(layout.root, summary)
     timings["card"] = round(time.perf_counter() - card_start, 3)
+    console.step("card", timings["card"], "README.md, plots, AI Act summary")
     layout.remove(layout.work)
     write_json(summary, layout.stats)  # last: its presence marks the run complete
     return RunResult(layout.root, summary)
+
+
+def _documents_line(counted: dict[str, int], seconds: float) -> str:
+    """The document step's line: what the runner's bar counted (nothing from a runner without one)."""
+    if not counted.get("records"):
+        return ""
+    rate = f", {counted['records'] / seconds:,.0f} records/s" if seconds > 0 else ""
+    return f"{counted['records']:,} records, {counted['kept']:,} documents kept{rate}"
 
 
 def _crawl_provenance(shards: list[InputShard]) -> dict[str, Any]:

