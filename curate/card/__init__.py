@@ -8,6 +8,9 @@ is shown that stats.json does not hold.
 Optional ``stats.json`` keys read here (see :mod:`curate.card.stats_extra` and :mod:`curate.card.ai_act`):
 ``content`` (words, length histograms, domains, crawl dates, drops by language), ``crawler``,
 ``tdm_opt_out``; ``config.card.top_domains_share`` and ``config.ai_act``.
+
+Imports: the bottom modules (:mod:`curate.io`, :mod:`curate.schema`, :mod:`curate.fields`) and its own
+modules; never stages, runners, :mod:`curate.config` or :mod:`curate.pipeline` (they import it).
 """
 
 from __future__ import annotations

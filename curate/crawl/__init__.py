@@ -11,6 +11,10 @@ Output directory::
 Rerunning the same command resumes: no page is stored twice, none is lost (see :mod:`curate.crawl.frontier`).
 With ``runner="ray"`` the frontier is partitioned by host (:func:`curate.crawl.urls.partition_of`), one
 partition per worker, so a host is only ever fetched by one worker and politeness holds on a cluster.
+
+Imports: its own modules and the bottom ones (:mod:`curate.errors`, :mod:`curate.io`, :mod:`curate.tdm`,
+:mod:`curate.fields`); the Ray path goes through :mod:`curate.runners.ray_crawl` (the only place that
+imports ray for it). Never stages, :mod:`curate.config` or :mod:`curate.pipeline`.
 """
 
 from __future__ import annotations
