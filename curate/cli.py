@@ -82,6 +82,16 @@ def _cmd_card(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_console_options(parser: argparse.ArgumentParser, **defaults: object) -> None:
+    """``-v`` / ``--quiet``; on each command too (``curate run sample -v``), where they only count when given."""
+    noise = parser.add_mutually_exclusive_group()
+    noise.add_argument("-v", "--verbose", action="count", default=defaults.get("verbose", argparse.SUPPRESS),
+                       help="show the engines' logs (Ray, Ray Data, Beam, Python warnings) and curate's debug "
+                            "log; -vv: every library at debug")
+    noise.add_argument("-q", "--quiet", action="store_true", default=defaults.get("quiet", argparse.SUPPRESS),
+                       help="errors only (on stderr): no progress, no summary")
+
+
 class _VersionAction(argparse.Action):
     """``--version``: computed only when asked (metadata reads and a hash of the model file)."""
 
@@ -99,12 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=_VersionAction,
                         help="curate's version and the versions of the engines and the LID model in use")
-    noise = parser.add_mutually_exclusive_group()
-    noise.add_argument("-v", "--verbose", action="count", default=0,
-                       help="show the engines' logs (Ray, Ray Data, Beam, Python warnings) and curate's debug "
-                            "log; -vv: every library at debug")
-    noise.add_argument("-q", "--quiet", action="store_true",
-                       help="errors only (on stderr): no progress, no summary")
+    _add_console_options(parser, verbose=0, quiet=False)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a pipeline: WARC/JSONL/Parquet in, Parquet per language + stats + card out")
@@ -165,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     card = sub.add_parser("card", help="(re)write the dataset card README.md of a finished run")
     card.add_argument("output_dir", help="a curate output directory (with stats.json)")
     card.set_defaults(func=_cmd_card)
+    for command in sub.choices.values():
+        _add_console_options(command)
     return parser
 
 

@@ -90,8 +90,8 @@ def test_quiet_prints_nothing_on_success(tmp_path):
 
 
 def test_quiet_still_prints_errors(tmp_path, capsys):
-    assert main(["--quiet", "run", "sample", "--input", str(tmp_path / "missing.warc.gz"),
-                 "--output", str(tmp_path / "out")]) == 2
+    assert main(["run", "sample", "--input", str(tmp_path / "missing.warc.gz"), "--output", str(tmp_path / "out"),
+                 "--quiet"]) == 2  # after the command as before it
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.startswith("curate: error: ") and "missing.warc.gz" in captured.err
 
