@@ -89,7 +89,7 @@ def _add_console_options(parser: argparse.ArgumentParser, **defaults: object) ->
                        help="show the engines' logs (Ray, Ray Data, Beam, Python warnings) and curate's debug "
                             "log; -vv: every library at debug")
     noise.add_argument("-q", "--quiet", action="store_true", default=defaults.get("quiet", argparse.SUPPRESS),
-                       help="errors only (on stderr): no progress, no summary")
+                       help="errors only, on stderr: no step lines, no engine logs, no run summary")
 
 
 class _VersionAction(argparse.Action):
