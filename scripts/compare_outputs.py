@@ -149,6 +149,8 @@ def compare(ref_root: Path, new_root: Path, rel: float) -> int:
             counts[kind] += 1
             if kind == "noise":
                 print(f"float noise  {name}: {diffs[0]}")
+            else:
+                print(f"run fields   {name}: equal without its run-dependent fields")
     total = len(ref_files & new_files)
     print(f"{total} files in both: {counts['identical']} byte-identical, {counts['masked']} equal but for "
           f"run-dependent fields ({', '.join(sorted(RUN_DEPENDENT_KEYS))}, timestamps), {counts['noise']} equal "

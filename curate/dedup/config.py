@@ -17,7 +17,7 @@ Kinds (applied in this order; each one sees only the survivors of the one before
    Connected components then add transitive pairs (A~B, B~C ⇒ one cluster), which lifts pair recall at
    high similarity above the single-pair curve (measured in ``benchmarks/bench_dedup_quality.py``).
 
-Imports only ``curate.errors`` (``curate.config`` imports this module).
+Of curate it imports only ``curate.errors`` (``curate.config`` imports this module).
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
 """Files of a tokenize run: names, durable atomic writes in large blocks, Parquet helpers.
 
 Every file is written in large blocks under a temporary name, fsync'd (on a local or parallel POSIX
-file system), then renamed, so nothing half-written is ever visible. A shard is finished when its
+file system), then renamed, so nothing half-written is ever visible.
+
+The names: ``DIR/.curate-tokenize`` (:data:`MARKER`), ``DIR/manifest.json`` (:data:`MANIFEST`, written last)
+and ``DIR/blend.txt`` (:data:`BLEND`).
 """
 
 from __future__ import annotations
@@ -24,8 +27,6 @@ from fsspec.implementations.local import LocalFileSystem
 BLOCK_BYTES = 16 << 20
 #: Smaller blocks for the per-piece run files (one open writer per dataset in a mixed-language file).
 RUN_BLOCK_BYTES = 4 << 20
-
-
 MARKER = ".curate-tokenize"
 MANIFEST = "manifest.json"
 BLEND = "blend.txt"

@@ -8,6 +8,10 @@ of a module-level function (engine-free; the runner decides where it runs)::
            ──_cut_piece───────> which documents of each piece start in which shard
     shards ──_write_shard─────> DIR/<dataset>/<dataset>-NNNNN.{bin, lineage.parquet, idx}
     driver: manifest.json, blend.txt; DIR/_work is removed
+
+Every file is written through :class:`curate.tokenize.files._CommitFile` (temporary name, fsync, rename).
+A shard is finished when its ``.idx`` (renamed last) exists; a rerun skips finished pieces and shards
+and writes the same bytes.
 """
 
 from __future__ import annotations
