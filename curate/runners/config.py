@@ -16,7 +16,8 @@ from curate.fields import help_field as _help
 class RayConfig:
     address: str | None = _help("Ray cluster address; none starts a local Ray (RAY_ADDRESS is honoured)", None)
     num_cpus: int | None = _help("CPUs of the local Ray started when no address is given", None)
-    workers: int | None = _help("document-stage workers (Ray actors); default: the cluster's CPUs", None)
+    workers: int | None = _help("CPU document-stage workers (Ray actors, shared by the CPU pools); default: the "
+                                "cluster's CPUs, less one per worker of a GPU or custom-resource stage", None)
     max_retries: int = _help("bounded fault tolerance: retries of a failed read task or of a batch whose worker "
                              "died, and restarts of a dead document worker; then the run fails", 3)
     object_store_memory_mb: int | None = _help("object store of the local Ray, in MB (default: Ray's, 30 % of RAM; "
