@@ -30,7 +30,7 @@ def test_wheelhouse_installs_and_runs_the_sample_without_network(tmp_path):
 
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)  # the pip this Python ships, not upgraded
-    offline = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "VIRTUAL_ENV", "RAY_"))}
+    offline = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "VIRTUAL_ENV", "RAY_", "PYTHON"))}
     offline.update({
         "PIP_CONFIG_FILE": os.devnull,  # no site or user pip.conf: no extra index, no find-links elsewhere
         "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",  # any connection fails
