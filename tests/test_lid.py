@@ -230,17 +230,38 @@ def test_stage_signals_priors_and_reasons():
     assert signals["langid.score"] == pytest.approx(rows[0]["language_score"], rel=1e-6)
 
 
-def test_quality_floor_on_shared_paragraphs(identifier):
-    """The issue's paragraph floor, on the shared benchmark data (benchmarks/bench_langid.py)."""
+#: The 15 distractor languages the LID was built and its floor set against (issue 3); ../shared/data has
+#: since gained 30 regional and minority languages, issue 19's development set.
+FIRST_DISTRACTORS = {"af", "bs", "cy", "eo", "id", "is", "la", "mk", "nb", "nn", "ru", "sq", "sr", "tr", "uk"}
+
+
+def _shared_paragraphs(identifier, keep_distractor):
     path = shared("langid")
     sys.path.insert(0, str(REPO / "benchmarks"))
     import bench_langid
 
-    items = bench_langid.load(path)["paragraphs"]
-    result = bench_langid.evaluate(items, [lang for lang, _ in identifier.predict([t for _, t in items])])
+    items = [(gold, text) for gold, text in bench_langid.load(path)["paragraphs"]
+             if not gold.startswith("x:") or keep_distractor(gold[2:])]
+    return bench_langid.evaluate(items, [lang for lang, _ in identifier.predict([t for _, t in items])])
+
+
+def test_quality_floor_on_shared_paragraphs(identifier):
+    """The issue's paragraph floor, on the shared benchmark data (benchmarks/bench_langid.py), with the
+    distractor languages it was set against (measured 2026-12-04: macro-F1 0.997, 1.3 %, hr 0.959)."""
+    result = _shared_paragraphs(identifier, FIRST_DISTRACTORS.__contains__)
+    assert result["distractors"] >= 250
     assert result["macro_f1"] >= 0.985
     assert result["distractor_target_rate"] <= 0.03
     assert min(result["f1"].values()) >= 0.9  # hr vs Bosnian is the weakest pair (see BENCHMARKS.md)
+
+
+def test_regional_languages_absorbed_no_more_than_today(identifier):
+    """A guard, not the goal: the 30 regional and minority languages added to ../shared/data for issue 19
+    (Silesian, Scots, Alemannic, Sorbian, ...) are labelled a target in 34.3 % of paragraphs today
+    (2026-12-04); issue 19 brings that down. This fails if a change makes it worse."""
+    result = _shared_paragraphs(identifier, lambda code: code not in FIRST_DISTRACTORS)
+    assert result["distractors"] >= 400
+    assert result["distractor_target_rate"] <= 0.36
 
 
 def test_py3langid_arrays_are_cached_and_give_the_same_scores(tmp_path, monkeypatch):
