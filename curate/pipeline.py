@@ -189,8 +189,10 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
         return done
     pending, resumed_files = _resume(layout, shards)
     runner = runner or make_runner(config)
-    resumed = f", {len(shards) - len(pending)} already done (resumed)" if len(pending) < len(shards) else ""
-    console.line(f"{config.name}: {len(shards)} input shard(s){resumed} -> {layout.root} on {runner.name}")
+    shards_line = f"{len(shards)} input shard(s)"
+    if len(pending) < len(shards):
+        shards_line = f"resuming: {len(shards) - len(pending)} of {shards_line} already done, {len(pending)} to process"
+    console.line(f"{config.name}: {shards_line} -> {layout.root} on {runner.name}")
     console.reset()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
