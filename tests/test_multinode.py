@@ -57,7 +57,7 @@ def test_sample_on_two_nodes_equals_local_run(two_node_cluster, tmp_path):
     proc = subprocess.run([CURATE, "run", "sample", "--address", address, "--output", str(cluster_out)],
                           env=env, capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "joining Ray cluster" in proc.stderr
+    assert f"Ray cluster at {address}, 2 CPUs" in proc.stderr  # the start step's line: joined, not started
     proc = subprocess.run([CURATE, "run", "sample", "--runner", "local", "--output", str(local_out)],
                           env=env, capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
