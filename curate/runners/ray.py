@@ -78,6 +78,7 @@ OBJECT_STORE_SHARE = 1 / 3
 RAY_BASE_MB = 1400
 
 _TAGS = ("_shard", "_batch", "_batch_rows", "_last")
+_TAG_TYPES = {"_shard": pa.string(), "_batch": pa.int64(), "_batch_rows": pa.int64(), "_last": pa.bool_()}
 
 
 def _tag(batch: pa.Table, key: str, index: int, last: bool) -> pa.Table:
@@ -161,10 +162,8 @@ class _StageWorker:
             docs = part.drop_columns(list(_TAGS))
             for stage in self.stages:
                 docs = stage(docs)
-            n = docs.num_rows
-            types = {"_shard": pa.string(), "_batch": pa.int64(), "_batch_rows": pa.int64(), "_last": pa.bool_()}
-            for name in _TAGS:
-                docs = docs.append_column(name, pa.array([tags[name]] * n, types[name]))
+            for name in _TAGS:  # the stages keep the rows of the batch, so its tags hold for every row
+                docs = docs.append_column(name, pa.array([tags[name]] * docs.num_rows, _TAG_TYPES[name]))
             parts.append(docs)
         return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
 
@@ -218,7 +217,7 @@ def _plan_pools(
     cpus = cluster.get("CPU", 1.0)
     per_worker = WORKER_CPUS
     if sum(starts) * WORKER_CPUS + READ_CPUS > cpus:
-        per_worker = math.floor((cpus - READ_CPUS) / sum(starts) * 1e4) / 1e4
+        per_worker = max(0.01, math.floor((cpus - READ_CPUS) / sum(starts) * 1e4) / 1e4)
     pools = []
     for group, size, start in zip(groups, sizes, starts, strict=True):
         gpus, custom = group[0].resources.shape
