@@ -31,7 +31,8 @@ class CpuProbe(Stage):
         import ray
 
         assigned = ray.get_runtime_context().get_assigned_resources()
-        signal = {f"{self.label}.fake_gpu": float(assigned.get("fake_gpu", 0.0)), f"{self.label}.pid": float(os.getpid())}
+        signal = {f"{self.label}.fake_gpu": float(assigned.get("fake_gpu", 0.0)),
+                  f"{self.label}.pid": float(os.getpid())}
         return merge_signals(batch, [dict(signal) for _ in range(batch.num_rows)])
 
 
