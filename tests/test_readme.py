@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 try:
     import tomllib
@@ -64,7 +65,7 @@ def test_what_ci_ran_is_readmes_first_block_with_the_shipped_pip():
     assert os.environ["CURATE_CI_TEST_COMMAND"] == COMMANDS["test"]
     # README's command ran in .venv with the pip that python3 -m venv put there: nothing upgraded it.
     assert Version(md.version("pip")) == Version(ensurepip.version())
-    assert sys.prefix == str(REPO / ".venv")
+    assert Path(sys.prefix).resolve() == (REPO / ".venv").resolve()
 
 
 def _constraints() -> list[Requirement]:
