@@ -241,7 +241,7 @@ ENGINES = (
     ("py3langid", "LID second opinion"),
     ("datasketch", "MinHash"),
     ("tokenizers", "tokenize"),
-    ("megatron-core", "tokenize: Megatron .bin/.idx"),
+    ("megatron-core", "tests: reads our Megatron shards back"),
     ("torch", "model stages"),
     ("transformers", "model stages"),
 )
