@@ -17,7 +17,7 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.errors import InputError
+from curate.errors import InputError, OutputError
 
 WARC_SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz", ".wat", ".wat.gz", ".arc.gz", ".warc.zst", ".warc.lz4")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".json.gz", ".ndjson", ".jsonl.zst")
@@ -188,3 +188,27 @@ def read_shard_done(done_dir: str) -> dict[str, dict[str, Any]]:
         with fs.open(path, "r", encoding="utf-8") as fh:
             found[posixpath.basename(path).removesuffix(".json")] = json.load(fh)
     return found
+
+
+def claim_output_dir(output_dir: str, run_hash: str, what: str, marker: str, clear: tuple[str, ...]) -> Any:
+    """For a global step writing ``output_dir`` (dedup, selection): the ``stats.json`` of a finished run with
+    the same ``run_hash`` (nothing to do), or None after removing the ``clear`` entries an unfinished run left
+    and writing ``marker``; :class:`OutputError` when the directory holds another run or something else."""
+    fs, real = fsspec.core.url_to_fs(output_dir)
+    if fs.exists(f"{real}/stats.json"):
+        with fs.open(f"{real}/stats.json") as fh:
+            previous = json.load(fh)
+        if previous.get("run_hash") == run_hash:
+            return previous
+        raise OutputError(f"{output_dir} holds a finished {what} of other inputs or settings "
+                          f"(run hash {previous.get('run_hash')} != {run_hash}); choose another output directory")
+    if fs.exists(real) and fs.ls(real) and not fs.exists(f"{real}/{marker}"):
+        raise OutputError(f"{output_dir} exists, is not empty and is not a curate {what} output; choose another "
+                          "output directory")
+    for sub in clear:
+        if fs.exists(f"{real}/{sub}"):
+            fs.rm(f"{real}/{sub}", recursive=True)
+    fs.makedirs(real, exist_ok=True)
+    with fs.open(f"{real}/{marker}", "w") as fh:
+        fh.write(run_hash + "\n")
+    return None

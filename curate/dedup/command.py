@@ -30,8 +30,8 @@ from curate.dedup.files import (
 )
 from curate.dedup.index import save_index
 from curate.dedup.plan import find_duplicates
-from curate.errors import AccountingError, ConfigError, OutputError
-from curate.io import atomic_path, expand_inputs, write_json, write_parquet
+from curate.errors import AccountingError, ConfigError
+from curate.io import atomic_path, claim_output_dir, expand_inputs, write_json, write_parquet
 from curate.jit import HAVE_NUMBA
 from curate.runners import Runner, runner_for
 
@@ -136,24 +136,7 @@ def _run_hash(files: list[str], config: NearDupConfig, kinds: DedupKinds) -> str
 
 
 def _prepare(output_dir: str, run_hash: str) -> dict[str, Any] | None:
-    fs, real = _fs(output_dir)
-    if fs.exists(f"{real}/stats.json"):
-        with fs.open(f"{real}/stats.json") as fh:
-            previous = json.load(fh)
-        if previous.get("run_hash") == run_hash:
-            return previous
-        raise OutputError(f"{output_dir} holds a finished dedup of other inputs or settings "
-                          f"(run hash {previous.get('run_hash')} != {run_hash}); choose another --output")
-    if fs.exists(real) and fs.ls(real) and not fs.exists(f"{real}/{MARKER}"):
-        raise OutputError(f"{output_dir} exists, is not empty and is not a curate dedup output; choose another "
-                          "--output")
-    for sub in ("_work", "data", "duplicates.parquet"):
-        if fs.exists(f"{real}/{sub}"):
-            fs.rm(f"{real}/{sub}", recursive=True)
-    fs.makedirs(real, exist_ok=True)
-    with fs.open(f"{real}/{MARKER}", "w") as fh:
-        fh.write(run_hash + "\n")
-    return None
+    return claim_output_dir(output_dir, run_hash, "dedup", MARKER, ("_work", "data", "duplicates.parquet"))
 
 
 def dedup_documents(inputs: list[str], output_dir: str, config: NearDupConfig | None = None,

@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from curate.errors import AccountingError, ConfigError, InputError, OutputError
-from curate.io import expand_inputs, write_json
+from curate.io import claim_output_dir, expand_inputs, write_json
 from curate.runners import Runner
 from curate.select.config import SelectConfig
 from curate.select.files import DOCUMENTS, FileScan, _fs, fetch_ids, output_path, scan_file, write_file
@@ -45,28 +45,12 @@ def _run_hash(files: list[str], config: SelectConfig) -> str:
 
 def _prepare(output_dir: str, run_hash: str, files: list[str]) -> dict[str, Any] | None:
     """The stats of a finished identical selection in ``output_dir`` (nothing to do), or None after
-    clearing what an unfinished one left; an error when ``output_dir`` holds something else."""
-    fs, real = _fs(output_dir)
-    if fs.exists(f"{real}/stats.json"):
-        with fs.open(f"{real}/stats.json") as fh:
-            previous = json.load(fh)
-        if previous.get("run_hash") == run_hash:
-            return previous
-        raise OutputError(f"{output_dir} holds a finished selection of other inputs or settings (run hash "
-                          f"{previous.get('run_hash')} != {run_hash}); choose another output directory")
-    if fs.exists(real) and fs.ls(real) and not fs.exists(f"{real}/{MARKER}"):
-        raise OutputError(f"{output_dir} exists, is not empty and is not a curate selection output; choose "
-                          "another output directory")
+    clearing what an unfinished one left; an error when ``output_dir`` holds something else or an input."""
+    real = _fs(output_dir)[1]
     inside = [f for f in files if _fs(f)[1].startswith(real.rstrip("/") + "/")]
     if inside:
         raise OutputError(f"the input {inside[0]} lies inside the output directory {output_dir}; choose another")
-    for sub in ("data", "rejected"):
-        if fs.exists(f"{real}/{sub}"):
-            fs.rm(f"{real}/{sub}", recursive=True)
-    fs.makedirs(real, exist_ok=True)
-    with fs.open(f"{real}/{MARKER}", "w") as fh:
-        fh.write(run_hash + "\n")
-    return None
+    return claim_output_dir(output_dir, run_hash, "selection", MARKER, ("data", "rejected"))
 
 
 def concat_scans(scans: list[FileScan]) -> Scan:
