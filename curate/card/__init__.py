@@ -7,7 +7,9 @@ is shown that stats.json does not hold.
 
 Optional ``stats.json`` keys read here (see :mod:`curate.card.stats_extra` and :mod:`curate.card.ai_act`):
 ``content`` (words, length histograms, domains, crawl dates, drops by language), ``crawler``,
-``tdm_opt_out``; ``config.card.top_domains_share`` and ``config.ai_act``.
+``tdm_opt_out``; ``config.card.top_domains_share`` and ``config.ai_act``; ``classify`` and ``select``
+(model-based scoring and selection, :mod:`curate.card.selection`). A stats.json with ``"command":
+"classify"`` (a ``curate classify --output DIR``) gets that module's own card, without the AI Act summary.
 
 Imports: the bottom modules (:mod:`curate.io`, :mod:`curate.schema`, :mod:`curate.fields`) and its own
 modules; never stages, runners, :mod:`curate.config` or :mod:`curate.pipeline` (they import it).
@@ -22,9 +24,11 @@ import fsspec
 import yaml
 
 from curate.card.ai_act import AiActConfig, build_summary, render_json, render_markdown
+from curate.card.selection import render_selection_card, score_panels, selection_section
 from curate.io import write_text
 
-__all__ = ["AiActConfig", "card_from_output", "render_card", "write_card", "write_card_files"]
+__all__ = ["AiActConfig", "card_from_output", "render_card", "render_selection_card", "write_card",
+           "write_card_files"]
 
 LANGUAGE_NAMES = {
     "bg": "Bulgarian", "cs": "Czech", "da": "Danish", "de": "German", "el": "Greek", "en": "English",
@@ -169,6 +173,8 @@ def _incomplete_card(header: dict[str, Any]) -> str:
 def render_card(stats: dict[str, Any], plots: dict[str, str] | None = None) -> str:
     """The card's Markdown; ``plots`` maps plot names to the relative paths of PNGs written beside it."""
     stats = stats or {}
+    if stats.get("command") == "classify":
+        return render_selection_card(stats, plots)
     facts = card_facts(stats)
     header = card_header(stats, facts)
     if not facts["complete"]:
@@ -212,16 +218,17 @@ def render_card(stats: dict[str, Any], plots: dict[str, str] | None = None) -> s
         lines += ["", f"Tokenised into {tok.get('shards')} Megatron shard(s) ({tok.get('dtype')}, "
                       f"{_fmt(_int(tok.get('tokens')))} tokens) under `tokenized/` with the tokenizer of sha256 "
                       f"`{str(tok.get('tokenizer_sha256'))[:16]}…`; `tokenized/blend.txt` holds the language blend."]
-    if plots:
+    titles = {"languages": "Documents and tokens per language", "funnel": "Filter funnel",
+              "lengths": "Document length distribution per language"}
+    if any(name in plots for name in titles):  # the selection plot is in its own section
         lines += ["", "## Plots", ""]
-        titles = {"languages": "Documents and tokens per language", "funnel": "Filter funnel",
-                  "lengths": "Document length distribution per language"}
         for name in ("languages", "funnel", "lengths"):
             if name in plots:
                 lines += [f"![{titles[name]}]({plots[name]})", ""]
         lines.pop()
     lines += _funnel_section(stats, facts)
     lines += _dedup_section(stats)
+    lines += selection_section(stats, plots)
     lines += _lid_section(stats, facts)
     lines += _domains_section(stats, content)
     lines += _sources_section(stats, content, inputs)
@@ -375,14 +382,19 @@ def _limitations_section(stats: dict[str, Any], facts: dict[str, Any]) -> list[s
 
 
 def write_card_files(output_dir: str, stats: dict[str, Any]) -> dict[str, str]:
-    """Write README.md, the plots and the AI Act summary; returns {name: path}."""
-    from curate.card.plots import write_plots
+    """Write README.md, the plots and the AI Act summary; returns {name: path}. A classify output's stats
+    (``"command": "classify"``) get :func:`render_selection_card` and its plot, no AI Act summary."""
+    from curate.card.plots import write_plots, write_selection_plot
 
     root = output_dir.rstrip("/")
     stats = stats or {}
-    facts = card_facts(stats)
-    plots = write_plots(root, facts) if facts["complete"] else {}
     paths = {"card": f"{root}/README.md"}
+    if stats.get("command") == "classify":
+        plots = write_selection_plot(root, score_panels(stats)) if "documents_written" in stats else {}
+        write_text(render_selection_card(stats, plots), paths["card"])
+        return paths | {f"plot_{name}": f"{root}/{rel}" for name, rel in plots.items()}
+    facts = card_facts(stats)
+    plots = {**write_plots(root, facts), **write_selection_plot(root, score_panels(stats))} if facts["complete"] else {}
     write_text(render_card(stats, plots), paths["card"])
     if facts["complete"]:
         summary = build_summary(stats, facts)

@@ -15,7 +15,12 @@ PLOTS = {
     "languages": "plots/languages.png",
     "funnel": "plots/funnel.png",
     "lengths": "plots/document_lengths.png",
+    "selection": "plots/selection_scores.png",  # write_selection_plot, from curate.card.selection.score_panels
 }
+#: At most this many panels (languages) in the score histogram plot, 4 per row.
+MAX_SCORE_PANELS = 28
+#: Shared by every plot (same settings, same bytes).
+RC = {"font.size": 10, "svg.hashsalt": "curate", "axes.spines.top": False, "axes.spines.right": False}
 
 
 def write_bytes(data: bytes, path: str) -> None:
@@ -53,8 +58,7 @@ def write_plots(output_dir: str, facts: dict[str, Any]) -> dict[str, str]:
 
     written: dict[str, str] = {}
     rows = [r for r in facts["language_rows"] if r["documents"]]
-    with plt.rc_context({"font.size": 10, "svg.hashsalt": "curate", "axes.spines.top": False,
-                         "axes.spines.right": False}):
+    with plt.rc_context(RC):
         if rows:
             have_tokens = all(r["tokens"] is not None for r in rows)
             ncols = 2 if have_tokens else 1
@@ -122,3 +126,58 @@ def write_plots(output_dir: str, facts: dict[str, Any]) -> dict[str, str]:
             plt.close(fig)
             written["lengths"] = PLOTS["lengths"]
     return written
+
+
+def write_selection_plot(output_dir: str, panels: list[dict[str, Any]]) -> dict[str, str]:
+    """Small multiples of score histograms, one panel per language (the first :data:`MAX_SCORE_PANELS`):
+    all scored documents, the kept ones and the threshold where recorded; a panel without a histogram says
+    why. ``panels`` as made by :func:`curate.card.selection.score_panels`; returns ``{"selection": relative
+    path}``, or ``{}`` (nothing written) without panels."""
+    if not panels:
+        return {}
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    shown = panels[:MAX_SCORE_PANELS]
+    ncols = min(4, len(shown))
+    nrows = math.ceil(len(shown) / ncols)
+    with plt.rc_context(RC):
+        fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 2.3 * nrows + 1.0), squeeze=False,
+                                 layout="constrained")
+        for i, (ax, panel) in enumerate(zip(axes.flat, shown, strict=False)):
+            ax.set_title(panel["title"], fontsize=8)
+            if not panel["edges"]:
+                ax.text(0.5, 0.5, panel["note"], ha="center", va="center", transform=ax.transAxes, fontsize=8)
+                ax.set_axis_off()
+                continue
+            ax.stairs(panel["all"], panel["edges"], fill=True, color="#b8cde4")
+            if panel["kept"] is not None:
+                ax.stairs(panel["kept"], panel["edges"], fill=True, color="#3b75af")
+            if panel["threshold"] is not None:
+                ax.axvline(panel["threshold"], color="#e07b39", linestyle="--", linewidth=1.2)
+            ax.tick_params(labelsize=7)
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
+            ax.yaxis.set_major_formatter(FuncFormatter(_human))
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+            if i + ncols >= len(shown):  # no panel below
+                ax.set_xlabel("score", fontsize=8)
+        for ax in axes.flat[len(shown):]:
+            ax.set_axis_off()
+        handles = [Patch(color="#b8cde4", label="all scored documents")]
+        if any(p["kept"] is not None for p in shown):
+            handles.append(Patch(color="#3b75af", label="kept"))
+        if any(p["threshold"] is not None for p in shown):
+            handles.append(Line2D([], [], color="#e07b39", linestyle="--", label="threshold (last kept score)"))
+        title = "Score histograms per language" + (f" (first {len(shown)} of {len(panels)})"
+                                                   if len(panels) > len(shown) else "")
+        fig.suptitle(title, fontsize=11)
+        fig.supylabel("documents", fontsize=9)
+        fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8, frameon=False)
+        write_bytes(_fig_bytes(fig), f"{output_dir}/{PLOTS['selection']}")
+        plt.close(fig)
+    return {"selection": PLOTS["selection"]}
