@@ -69,6 +69,19 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
     return tokenize_main(args, runner_for(args.runner, address=args.address, num_cpus=args.num_cpus))
 
 
+def _cmd_classify(args: argparse.Namespace) -> int:
+    from curate.classify.command import classify_main
+    from curate.runners import runner_for
+
+    return classify_main(args, runner_for(args.runner, address=args.address, num_cpus=args.num_cpus))
+
+
+def _cmd_train_classifier(args: argparse.Namespace) -> int:
+    from curate.classify.train import train_main
+
+    return train_main(args)
+
+
 def _cmd_crawl(args: argparse.Namespace) -> int:
     from curate.crawl.cli import crawl_main
 
@@ -158,6 +171,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_tokenize_arguments(tokenize)
     tokenize.set_defaults(func=_cmd_tokenize)
+
+    from curate.classify.command import add_classify_arguments
+    from curate.classify.train import add_train_arguments
+
+    classify = sub.add_parser(
+        "classify", help="score Parquet/JSONL documents with a fastText or embedding model; keep the top "
+                         "fraction per language, add quality buckets"
+    )
+    add_classify_arguments(classify)
+    classify.set_defaults(func=_cmd_classify)
+
+    train = sub.add_parser(
+        "train-classifier", help="train a fastText quality classifier from positive and negative documents"
+    )
+    add_train_arguments(train)
+    train.set_defaults(func=_cmd_train_classifier)
 
     from curate.crawl.cli import add_crawl_arguments
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from curate.card.ai_act import AiActConfig
+from curate.classify.config import ClassifyConfig
 from curate.configlib import from_dict, read_yaml
 from curate.dedup.config import NearDupConfig
 from curate.errors import ConfigError
@@ -29,6 +30,7 @@ from curate.fields import help_field as _help
 from curate.langconfig import EU_LANGUAGES
 from curate.pii import PiiConfig
 from curate.runners.config import BeamConfig, RayConfig
+from curate.select.config import SelectConfig
 from curate.stages.extract import ExtractConfig
 from curate.stages.langid import LangIdConfig
 from curate.stages.prefilter import PrefilterConfig
@@ -95,6 +97,10 @@ class PipelineConfig:
     quality: QualityConfig = _help("quality filters", factory=QualityConfig)
     pii: PiiConfig = _help("PII redaction (e-mail, phone, IP, IBAN, national ids with check digits)", factory=PiiConfig)
     dedup: DedupConfig = _help("deduplication", factory=DedupConfig)
+    classify: list[ClassifyConfig] = _help("model scorers run over the deduplicated documents (after dedup, before "
+                                           "tokenize): each adds signals[classifier.<name>]", factory=list)
+    select: SelectConfig | None = _help("keep each language's top fraction by a model score and/or add "
+                                        "quality_bucket (after classify)", None)
     tokenize: TokenizeConfig | None = _help("tokenize data/ into OUTPUT/tokenized (Megatron .bin/.idx shards)", None)
     runner: Literal["ray", "local", "beam"] = _help("execution engine", "ray")
     ray: RayConfig = _help("Ray runner settings", factory=RayConfig)
@@ -134,6 +140,10 @@ def _is_remote(path: str) -> bool:
     return "://" in path
 
 
+def _relative_to(base: Path, path: str) -> str:
+    return path if not path or _is_remote(path) or Path(path).is_absolute() else str(base / path)
+
+
 def load_pipeline(path: Path, overrides: dict[str, Any] | None = None) -> PipelineConfig:
     """Read a pipeline YAML, apply CLI overrides (dotted keys), validate, resolve relative paths."""
     data = read_yaml(path)
@@ -150,6 +160,14 @@ def load_pipeline(path: Path, overrides: dict[str, Any] | None = None) -> Pipeli
         tok = tokenize["tokenizer"]
         if tok and not _is_remote(tok) and not Path(tok).is_absolute():
             tokenize["tokenizer"] = str(base / tok)
+    for entry in data.get("classify") or []:  # model files relative to the pipeline file
+        if isinstance(entry, dict):
+            for key in ("model", "heads"):
+                value = entry.get(key)
+                if isinstance(value, str):
+                    entry[key] = _relative_to(base, value)
+                elif isinstance(value, list):
+                    entry[key] = [_relative_to(base, v) if isinstance(v, str) else v for v in value]
     for dotted, value in (overrides or {}).items():
         if value is None:
             continue
@@ -185,5 +203,14 @@ def validate(config: PipelineConfig) -> None:
         raise ConfigError(f"card.top_domains_share: must be in (0, 1], got {config.card.top_domains_share}")
     if config.tokenize is not None:
         config.tokenize.check()
+    for i, scorer in enumerate(config.classify):
+        scorer.validate(f"classify[{i}]")
+    if config.select is not None:
+        config.select.validate()
+        names = {f"classifier.{c.name}" for c in config.classify}
+        unknown = [n for n in config.select.spec.signals if n.startswith("classifier.") and n not in names]
+        if unknown:
+            raise ConfigError(f"select.score: {', '.join(unknown)} is computed by no classify: entry "
+                              f"(these are: {', '.join(sorted(names)) or 'none'})")
     if config.extract.timeout_s <= 0:
         raise ConfigError(f"extract.timeout_s: must be > 0, got {config.extract.timeout_s}")

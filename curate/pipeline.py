@@ -182,6 +182,11 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
     started = time.time()
     shards = expand_inputs(config.input.paths, config.input.format, config.input.base_url)
     stages = build_stages(config)
+    if config.classify:  # a missing model file fails here, before the output directory is touched
+        from curate.classify.scorers import build_scorer
+
+        for scorer in config.classify:
+            build_scorer(scorer)
     layout = Layout(config.output.dir)
     done = _prepare_output(layout, config)
     if done is not None:
@@ -259,6 +264,12 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
             if layout.exists(staged):
                 layout.fs.mv(fsspec.core.url_to_fs(staged)[1], fsspec.core.url_to_fs(final)[1], recursive=True)
         lap("write", f"{data_written:,} documents in {sum(kind == 'data' for kind, _, _ in targets)} Parquet file(s)")
+        classified = None
+        if config.classify and stats.documents_kept:
+            classified = _classify_step(layout, config, runner, stats)
+            scored = sum(s["scored"] for s in classified["classify"]["scorers"])
+            kept = f", {stats.documents_kept:,} kept" if config.select else ""
+            lap("classify", f"{scored:,} scores by {len(config.classify)} model(s){kept}")
         tokenized = None
         if config.tokenize is not None and stats.documents_kept:
             result = tokenize_run_output(layout.root, config.tokenize, runner)
@@ -290,6 +301,8 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
         "quality_preset": config.quality.preset,
         "dedup": _dedup_summary(config, plan.counts if plan else {}),
         "tokenized": tokenized,
+        **({"classify": classified["classify"]} if classified else {}),
+        **({"select": classified["select"]} if classified and "select" in classified else {}),
         "content": finalize_content(stats.content, config.card.top_domains_share),
         "lid_thresholds": next(s.thresholds for s in stages if isinstance(s, LangIdStage)),
         "versions": _versions(),
@@ -303,6 +316,33 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
     layout.remove(layout.work)
     write_json(summary, layout.stats)  # last: its presence marks the run complete
     return RunResult(layout.root, summary)
+
+
+def _classify_step(layout: Layout, config: PipelineConfig, runner: Runner, stats: RunStats) -> dict[str, Any]:
+    """Score RUN/data with the pipeline's models (and select), in place: the scored (kept) documents replace
+    RUN/data; selection drops join the run's drops under ``select`` and the per-language counts follow."""
+    from curate.classify.command import classify_documents
+    from curate.classify.files import text_stats
+
+    out = f"{layout.work}/classify"
+    result = classify_documents([layout.data], out, config.classify, config.select, runner, card=False)
+    fs = layout.fs
+    fs.rm(fsspec.core.url_to_fs(layout.data)[1], recursive=True)
+    staged = f"{out}/data"
+    if layout.exists(staged):
+        fs.mv(fsspec.core.url_to_fs(staged)[1], fsspec.core.url_to_fs(layout.data)[1], recursive=True)
+    if result["dropped"]:
+        stats.drops["select"] = Counter(result["dropped"])
+        files = [f["name"] for f in fs.find(fsspec.core.url_to_fs(layout.data)[1], detail=True).values()
+                 if f["name"].endswith(".parquet")] if layout.exists(layout.data) else []
+        stats.documents, stats.characters = Counter(), Counter()
+        for lang, docs, chars in runner.map(text_stats, sorted(files), desc="classify: count"):
+            stats.documents[lang] += docs
+            stats.characters[lang] += chars
+        if stats.documents_kept != result["documents_written"]:
+            raise OutputError(f"selection wrote {result['documents_written']} documents, RUN/data holds "
+                              f"{stats.documents_kept}")
+    return result
 
 
 def _documents_line(counted: dict[str, int], seconds: float) -> str:

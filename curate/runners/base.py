@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from curate.io import InputShard
-    from curate.stage import Stage
+    from curate.stage import Resources, Stage
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -79,12 +79,20 @@ def work_file_name(ids: Sequence[str]) -> str:
 class Runner(ABC):
     name: str
 
+    _depth: int = 0
+
     def __enter__(self) -> Runner:
-        self.start()
+        """Start the engine; re-entrant: a step that enters a runner its caller already entered (the
+        selection inside ``curate classify``, inside a pipeline run) neither restarts nor closes it."""
+        if self._depth == 0:
+            self.start()
+        self._depth += 1
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.close()
+        self._depth -= 1
+        if self._depth == 0:
+            self.close()
 
     def start(self) -> None:  # noqa: B027 - optional hook
         """Start or connect to the engine."""
@@ -115,6 +123,14 @@ class Runner(ABC):
     @abstractmethod
     def map(self, fn: Callable[[T], R], items: list[T], desc: str = "") -> list[R]:
         """``[fn(item) for item in items]``, in parallel where the engine allows, in input order."""
+
+    def map_with(self, worker: Callable[[T], R], items: list[T], resources: Resources | None = None,
+                 desc: str = "") -> list[R]:
+        """``[worker(item) for item in items]`` where ``worker`` keeps state between items (a model it loads
+        on its first item): an engine with long-lived workers builds a few copies, each asking for
+        ``resources`` (Ray: an actor pool, GPU workers where ``resources.gpus``), and sends each item to one.
+        This default is :meth:`map`: local runs one copy for every item, Beam ships a copy with each item."""
+        return self.map(worker, items, desc=desc)
 
     def metrics(self) -> dict[str, Any]:
         """Engine-side figures of the run for stats.json (the Beam runner's counters); none by default."""

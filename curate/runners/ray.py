@@ -58,7 +58,7 @@ from curate.errors import ConfigError
 from curate.io import InputShard, atomic_path, shard_key, write_shard_done
 from curate.runners.base import R, StreamingRunner, T, apply_stages, resource_groups, work_file_name
 from curate.runners.config import RayConfig
-from curate.stage import Stage
+from curate.stage import Resources, Stage
 from curate.stages.read import read_shard
 
 log = logging.getLogger(__name__)
@@ -411,6 +411,64 @@ class RayRunner(StreamingRunner):
                     results[index[ref]] = ray.get(ref)
                     bar.update(1)
         return results
+
+
+    def map_with(self, worker: Callable[[T], R], items: list[T], resources: Resources | None = None,
+                 desc: str = "") -> list[R]:
+        """An actor pool of copies of ``worker`` (each loads its model once), as many as the cluster holds
+        ``resources`` for (GPUs, custom resources; CPU workers: the CPUs), at most one per item; results in
+        input order. Retries are bounded like the document workers' (``ray.max_retries``)."""
+        if not items:
+            return []
+        resources = resources or Resources()
+        gpus, custom = resources.shape
+        need = ({"GPU": gpus} if gpus else {}) | dict(custom)
+        cluster = ray.cluster_resources()
+        if need:
+            size = min(int(cluster.get(name, 0.0) // amount) for name, amount in need.items())
+            if size < 1:
+                raise ConfigError(f"{desc or 'this step'} needs {need} per worker; the Ray cluster has "
+                                  f"{ {name: cluster.get(name, 0.0) for name in need} }")
+        else:
+            size = self._workers()
+        size = max(1, min(size, len(items)))
+        retries = self.config.max_retries
+        actor = ray.remote(num_cpus=WORKER_CPUS if not need else READ_CPUS, num_gpus=gpus or None,
+                           resources=dict(custom) or None, max_restarts=retries,
+                           max_task_retries=retries)(_StatefulWorker)
+        actors = [actor.remote(worker) for _ in range(size)]
+        results: list[Any] = [None] * len(items)
+        try:
+            queue = list(enumerate(items))[::-1]
+            running: dict[Any, tuple[int, Any]] = {}
+            with tqdm(total=len(items), desc=desc, file=sys.stderr, disable=console.bars_disabled(),
+                      leave=False) as bar:
+                for a in actors:
+                    if queue:
+                        i, item = queue.pop()
+                        running[a.call.remote(item)] = (i, a)
+                while running:
+                    done, _ = ray.wait(list(running), num_returns=1)
+                    i, a = running.pop(done[0])
+                    results[i] = ray.get(done[0])
+                    bar.update(1)
+                    if queue:
+                        j, item = queue.pop()
+                        running[a.call.remote(item)] = (j, a)
+        finally:
+            for a in actors:
+                ray.kill(a)
+        return results
+
+
+class _StatefulWorker:
+    """A Ray actor holding one copy of a stateful callable (:meth:`RayRunner.map_with`)."""
+
+    def __init__(self, worker: Callable[[Any], Any]) -> None:
+        self.worker = worker
+
+    def call(self, item: Any) -> Any:
+        return self.worker(item)
 
 
 #: Compressed bytes per WARC record (a response with its request and metadata records is ~20-60 KB of
