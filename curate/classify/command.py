@@ -246,7 +246,9 @@ def classify_documents(inputs: list[str], output_dir: str, configs: list[Classif
     if fs.exists(f"{real}/_work"):
         fs.rm(f"{real}/_work", recursive=True)
     if card:
-        _write_card(output_dir, stats)
+        from curate.card import write_card_files
+
+        write_card_files(output_dir, stats)
     write_json(stats, f"{output_dir}/stats.json")  # last: its presence marks the output complete
     return stats
 
@@ -257,17 +259,6 @@ def _sum_languages(results: list[dict[str, Any]]) -> dict[str, int]:
         for lang, n in r["languages"].items():
             total[lang] = total.get(lang, 0) + n
     return total
-
-
-def _write_card(output_dir: str, stats: dict[str, Any]) -> None:
-    try:
-        from curate.card import write_card_files
-    except ImportError:  # pragma: no cover
-        return
-    try:
-        write_card_files(output_dir, stats)
-    except (KeyError, TypeError, ValueError) as exc:  # a card problem never loses the scored data
-        log.warning("could not write the dataset card of %s: %s", output_dir, exc)
 
 
 __all__ = ["classify_documents", "input_files"]

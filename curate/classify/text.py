@@ -26,6 +26,7 @@ _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 _DIGIT = re.compile(r"\d")
 _SENTENCE_END = re.compile(r"[.!?…:;\"»”)]\s*$")
 _PUNCT_RUN = re.compile(r"([^\w\s])\1+")
+_PUNCT = re.compile(r"[^\w\s]")
 
 
 def plain_tokens(text: str) -> list[str]:
@@ -51,7 +52,7 @@ def layout_tokens(text: str, words: list[str]) -> list[str]:
     ends = sum(1 for line in lines if _SENTENCE_END.search(line)) / max(1, len(lines))
     chars = max(1, len(text))
     digits = len(_DIGIT.findall(text)) / chars
-    punct = sum(1 for c in text if unicodedata.category(c).startswith("P")) / chars
+    punct = len(_PUNCT.findall(text)) / chars
     return [
         f"⟨len:{_bucket(math.log2(n + 1), (3, 4, 5, 6, 7, 8, 9, 10))}⟩",
         f"⟨uniq:{_bucket(len(counts) / max(1, n), (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8))}⟩",
@@ -75,8 +76,10 @@ def curate_tokens(text: str) -> list[str]:
             tokens.append(NEWLINE)
         found = _TOKEN.findall(line)
         tokens.extend(found)
-        words.extend(t for t in found if t[0].isalnum())
-    return [t[9:] if t.startswith("__label__") else t for t in tokens] + layout_tokens(text, words)
+        words.extend(t for t in found if t[0].isalnum() or t[0] == "_")
+    if "__label__" in folded:
+        tokens = [t[9:] if t.startswith("__label__") else t for t in tokens]
+    return tokens + layout_tokens(text, words)
 
 
 def tokenize(text: str, normalization: str) -> list[str]:
