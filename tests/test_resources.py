@@ -95,3 +95,35 @@ def test_consecutive_cpu_stages_stay_fused_in_one_pool(fake_gpu_ray, tmp_path):
     for row in signals:
         assert row["a.pid"] == row["b.pid"]  # one worker ran both stages on the batch
         assert row["a.fake_gpu"] == 0.0
+
+
+class StatefulProbe:
+    """A stateful worker for ``map_with``: counts its calls (state kept between items) and reports where it ran."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, item):
+        import ray
+
+        self.calls += 1
+        assigned = ray.get_runtime_context().get_assigned_resources()
+        return {"item": item, "pid": os.getpid(), "calls": self.calls, "fake_gpu": assigned.get("fake_gpu", 0.0)}
+
+
+def test_map_with_runs_a_pool_of_stateful_workers_asking_for_the_resource(fake_gpu_ray):
+    """``curate classify``'s route on Ray: each worker keeps its model between files, placed with the resource
+    its scorer declares (one fake_gpu here: one worker takes every item, in order of results)."""
+    from curate.runners.config import RayConfig
+    from curate.runners.ray import RayRunner
+
+    with RayRunner(RayConfig(max_retries=1)) as runner:
+        gpu = runner.map_with(StatefulProbe(), list(range(5)), Resources(custom={"fake_gpu": 1}))
+        cpu = runner.map_with(StatefulProbe(), list(range(6)))
+        with pytest.raises(ConfigError, match="needs {'fake_gpu': 2.0} per worker"):
+            runner.map_with(StatefulProbe(), [1], Resources(custom={"fake_gpu": 2}))
+    assert [r["item"] for r in gpu] == list(range(5))
+    assert {r["fake_gpu"] for r in gpu} == {1.0} and len({r["pid"] for r in gpu}) == 1
+    assert sorted(r["calls"] for r in gpu) == [1, 2, 3, 4, 5]  # one worker, its state kept between items
+    assert [r["item"] for r in cpu] == list(range(6)) and {r["fake_gpu"] for r in cpu} == {0.0}
+    assert sum(r["calls"] == 1 for r in cpu) == len({r["pid"] for r in cpu}) <= 2  # at most one worker per CPU
