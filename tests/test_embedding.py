@@ -419,3 +419,72 @@ def test_not_a_safetensors_file(tmp_path):
     path.write_bytes(b"\x80\x04junk")
     with pytest.raises(ConfigError, match="not a safetensors file"):
         inspect_head(path)
+
+
+REMOTE_CODE = '''
+from transformers import BertConfig, BertModel
+
+
+class CurateTestConfig(BertConfig):
+    model_type = "curate-test-remote"
+
+
+class CurateTestModel(BertModel):
+    config_class = CurateTestConfig
+'''
+
+
+def test_model_code_runs_only_with_trust_remote_code(model_dir, reference, tmp_path):
+    """A model whose config names code of its own (auto_map) is refused with the way out; with
+    trust_remote_code the code in the directory runs, offline, and scores as the same weights do."""
+    import shutil
+
+    remote = tmp_path / "remote"
+    shutil.copytree(model_dir, remote)
+    config = json.loads((remote / "config.json").read_text())
+    config.update(model_type="curate-test-remote", architectures=["CurateTestModel"],
+                  auto_map={"AutoConfig": "modeling_curate_test.CurateTestConfig",
+                            "AutoModel": "modeling_curate_test.CurateTestModel"})
+    (remote / "config.json").write_text(json.dumps(config))
+    (remote / "modeling_curate_test.py").write_text(REMOTE_CODE)
+    head, params = _linear(tmp_path, "lin.safetensors", 21)
+    with pytest.raises(ConfigError, match="trust_remote_code"):
+        _scorer(remote, [head])(["the cat"])
+    texts = _texts(12, seed=5)
+    scores = _scorer(remote, [head], trust_remote_code=True)(texts).scores
+    expected = [_apply_linear(reference(t), params)[0] for t in texts]
+    np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_classify_command_with_an_embedding_model_on_ray_equals_local(model_dir, tmp_path, local_ray):
+    """`curate classify --kind embedding` end to end: every document scored, every column kept, the same
+    scores from the local runner and from Ray's actor pool (three input files: three work items)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from curate.cli import main
+
+    head, _ = _linear(tmp_path, "lin.safetensors", 22)
+    src = tmp_path / "in"
+    src.mkdir()
+    texts = _texts(30, seed=9)
+    for k in range(3):
+        lines = [json.dumps({"id": f"d{i}", "text": t, "language": "en", "url": f"https://x/{i}"})
+                 for i, t in enumerate(texts) if i % 3 == k]
+        (src / f"part-{k}.jsonl").write_text("\n".join(lines) + "\n")
+    outputs = {}
+    for runner in ("local", "ray"):
+        out = tmp_path / runner
+        args = ["classify", str(src), "--name", "edu", "--model", str(model_dir), "--heads", head,
+                "--device", "cpu", "--max-tokens", "64", "--output", str(out), "--runner", runner, "--quiet"]
+        assert main(args) == 0
+        table = pa.concat_tables(pq.ParquetFile(f).read() for f in sorted((out / "data").rglob("*.parquet")))
+        table = table.sort_by("id")
+        assert table.num_rows == len(texts) and "url" in table.column_names
+        outputs[runner] = (table.column("id").to_pylist(),
+                           pc.map_lookup(table.column("signals"), "classifier.edu", "last").to_pylist())
+        stats = json.loads((out / "stats.json").read_text())
+        assert stats["classify"]["scorers"][0]["scored"] == len(texts)
+    assert outputs["local"][0] == outputs["ray"][0]
+    np.testing.assert_allclose(outputs["local"][1], outputs["ray"][1], rtol=1e-5, atol=1e-6)

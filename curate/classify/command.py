@@ -271,7 +271,8 @@ def classify_main(args: Any, runner: Runner) -> int:
     heads = list(args.heads or [])
     config = ClassifyConfig(name=args.name, model=args.model, kind=args.kind, label=args.label, heads=heads,
                             combine_heads=args.combine_heads, pooling=args.pooling, max_tokens=args.max_tokens,
-                            device=args.device, gpus=args.gpus, batch_size=args.model_batch_size)
+                            device=args.device, gpus=args.gpus, batch_size=args.model_batch_size,
+                            trust_remote_code=args.trust_remote_code)
     select = None
     if args.keep_top is not None or args.buckets is not None:
         select = SelectConfig(score=[args.name], keep_top=args.keep_top, buckets=args.buckets,
@@ -321,6 +322,8 @@ def add_classify_arguments(parser: Any) -> None:
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default=d.device,
                         help="embedding: auto = a GPU when one is visible, else CPU")
     parser.add_argument("--gpus", type=float, default=d.gpus, help="embedding on Ray: GPUs per worker (0.5 shares one)")
+    parser.add_argument("--trust-remote-code", action="store_true",
+                        help="embedding: run code that ships with the model (must be on disk; nothing is downloaded)")
     parser.add_argument("--model-batch-size", type=int, default=d.batch_size, help="texts per model batch")
     parser.add_argument("--batch-size", type=int, default=1024, help="rows read per batch")
     parser.add_argument("--text-field", default="text", help="the column holding the text")

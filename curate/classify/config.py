@@ -59,6 +59,9 @@ class ClassifyConfig:
                                                    "auto")
     gpus: float = _help("embedding, on Ray: GPUs per scoring worker (fractional shares a GPU, e.g. 0.5)", 1.0)
     batch_size: int = _help("texts per model batch", 128)
+    trust_remote_code: bool = _help("embedding: run Python code that ships with the model (transformers' "
+                                    "trust_remote_code; e.g. arctic-embed-m-v2.0 for JQL); the code must be on "
+                                    "disk already (nothing is downloaded). Off: such a model is refused", False)
 
     @property
     def resolved_kind(self) -> str:

@@ -17,8 +17,10 @@ each batch is padded only to its own longest text, so little compute goes to pad
 bfloat16 with SDPA attention and the scores of a window are fetched only after the next window's batches are
 queued, so the GPU never waits for the host (``benchmarks/bench_embedding.py``, ``benchmarks/gpu_classify_check.py``).
 
-The model's own code is never run (``trust_remote_code=False``): a model that needs it (``auto_map`` in its
-``config.json`` naming an architecture transformers lacks) is a ConfigError.
+The model's own code is run only when the config says so (``trust_remote_code: true``, default off): a model
+that needs it (``auto_map`` in its ``config.json`` naming an architecture transformers lacks) is otherwise a
+ConfigError. Even then nothing is downloaded: the code must be on disk (in the model directory or the Hugging
+Face cache), as ``local_files_only`` demands.
 """
 
 from __future__ import annotations
@@ -195,7 +197,7 @@ class EmbeddingScorer(Scorer):
         model_dir = str(self.model_dir)
         try:
             tokenizer = transformers.AutoTokenizer.from_pretrained(model_dir, local_files_only=True,
-                                                                   trust_remote_code=False)
+                                                                   trust_remote_code=self.config.trust_remote_code)
         except (OSError, ValueError) as e:
             raise ConfigError(f"{model_dir}: transformers cannot load the tokenizer: {e}") from None
         if not getattr(tokenizer, "is_fast", False):
@@ -227,7 +229,8 @@ class EmbeddingScorer(Scorer):
 
     def _load_model(self, transformers: Any, torch: Any, device: Any) -> Any:
         dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-        kwargs = {"local_files_only": True, "trust_remote_code": False, "use_safetensors": True, "dtype": dtype}
+        kwargs = {"local_files_only": True, "trust_remote_code": self.config.trust_remote_code,
+                  "use_safetensors": True, "dtype": dtype}
         try:
             try:
                 model = transformers.AutoModel.from_pretrained(str(self.model_dir), attn_implementation="sdpa",
@@ -238,8 +241,9 @@ class EmbeddingScorer(Scorer):
                 model = transformers.AutoModel.from_pretrained(str(self.model_dir), **kwargs)
         except (OSError, ValueError, KeyError) as e:
             remote = "auto_map" in _read_json(self.model_dir / "config.json")
-            hint = (" (its config.json names code of its own in auto_map; curate does not run a model's own "
-                    "code: trust_remote_code is off)") if remote else ""
+            hint = (" (its config.json names code of its own in auto_map, which curate runs only with "
+                    "trust_remote_code: true / --trust-remote-code)") if remote and not self.config.trust_remote_code \
+                else ""
             raise ConfigError(f"{self.model_dir}: transformers cannot load the model{hint}: {e}") from None
         return model.to(device).eval()
 
