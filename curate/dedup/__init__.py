@@ -16,17 +16,21 @@ also the abstract ``curate.runners.Runner``). Nothing here imports ``curate.conf
 * :mod:`~curate.dedup.clusters` — union-find connected components and the keep rule;
 * :mod:`~curate.dedup.index` — the incremental index (save, and check before reuse);
 * :mod:`~curate.dedup.plan` — :func:`find_duplicates`: every step, then per-file assignments;
-* :mod:`~curate.dedup.command` — ``curate dedup`` (:func:`dedup_documents`, :func:`dedup_main`).
+* :mod:`~curate.dedup.command` — ``curate dedup`` (:func:`dedup_documents`, :func:`dedup_main`);
+* :mod:`~curate.dedup.bloom` — a Bloom filter of 64-bit hashes (numba);
+* :mod:`~curate.dedup.paragraphs` — repeated-paragraph removal over a run (:func:`dedup_paragraphs`,
+  ``curate dedup-paragraphs``: :func:`add_paragraph_arguments`, :func:`paragraphs_main`).
 """
 
 from curate.dedup.clusters import connected_components
 from curate.dedup.command import dedup_documents, dedup_main
-from curate.dedup.config import DedupKinds, NearDupConfig, collision_probability
+from curate.dedup.config import DedupKinds, NearDupConfig, ParagraphDedupConfig, collision_probability
 from curate.dedup.exact import ExactHashStage, drops_for, normalise, resolve_bucket, scan_work_file, text_hash
 from curate.dedup.files import DedupPlan, read_assignments, read_documents
 from curate.dedup.index import save_index
 from curate.dedup.lsh import BandGroups, band_keys
 from curate.dedup.minhash import MinHasher
+from curate.dedup.paragraphs import add_paragraph_arguments, dedup_paragraphs, paragraphs_main
 from curate.dedup.plan import find_duplicates
 from curate.dedup.shingles import normalise_words, shingles, word_tokens
 from curate.dedup.url import TRACKING_PARAMS, normalise_url, url_key
@@ -39,16 +43,20 @@ __all__ = [
     "ExactHashStage",
     "MinHasher",
     "NearDupConfig",
+    "ParagraphDedupConfig",
+    "add_paragraph_arguments",
     "band_keys",
     "collision_probability",
     "connected_components",
     "dedup_documents",
     "dedup_main",
+    "dedup_paragraphs",
     "drops_for",
     "find_duplicates",
     "normalise",
     "normalise_url",
     "normalise_words",
+    "paragraphs_main",
     "read_assignments",
     "read_documents",
     "resolve_bucket",

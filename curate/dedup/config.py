@@ -119,3 +119,63 @@ class NearDupConfig:
 def collision_probability(similarity: float, bands: int = 14, rows: int = 8) -> float:
     """P(two documents of Jaccard ``similarity`` share a band) = 1 - (1 - s^r)^b (MMDS §3.4.2)."""
     return 1.0 - (1.0 - similarity**rows) ** bands
+
+
+@dataclass(frozen=True)
+class ParagraphDedupConfig:
+    """Repeated-paragraph removal (``dedup.paragraphs``; :mod:`curate.dedup.paragraphs`): a line of text seen in
+    ``min_documents`` or more distinct documents of the run is boilerplate (a cookie banner, a menu, a legal
+    footer) and is removed from every document but the first (``keep: first``) or from all (``keep: none``).
+
+    Defaults set by ``benchmarks/bench_paragraphs.py`` (see its docstring for the measurement)."""
+
+    enabled: bool = _field(False, "remove paragraphs (lines) repeated across documents after document dedup")
+    min_documents: int = _field(
+        5, "a paragraph seen in at least this many distinct documents is removed (K; method exact). Set by "
+           "benchmarks/bench_paragraphs.py: from K=5 up, what is removed is boilerplate")
+    keep: Literal["first", "none"] = _field(
+        "first", "first: the first document (input order) keeps its copy; none: removed everywhere")
+    min_chars: int = _field(
+        1, "paragraphs shorter than this (normalised characters) are never counted nor removed; 1 removes a "
+           "repeated 'Home' too (benchmarks/bench_paragraphs.py)")
+    digits: bool = _field(True, "map every digit to 0 before hashing, so '© 2023' and '© 2024' footers match "
+                                "(CCNet does the same)")
+    min_remaining_chars: int = _field(
+        100, "a document that lost paragraphs and keeps fewer characters than this is dropped "
+             "(reason paragraph_dedup_short); a document that lost nothing is never dropped")
+    min_remaining_fraction: float = _field(
+        0.0, "a document that lost paragraphs and keeps less than this share of its characters is dropped too")
+    method: Literal["exact", "bloom"] = _field(
+        "exact", "exact: count distinct documents per 64-bit hash through on-disk partitions; bloom: one pass "
+                 "in document order with a Bloom filter, removing every paragraph seen before (K = 2, keep first)")
+    bloom_fpr: float = _field(1e-5, "bloom: target false-positive rate (a unique paragraph removed by mistake)")
+    bloom_items: int = _field(
+        0, "bloom: expected number of distinct paragraphs; 0 counts them in the hashing pass (exact size)")
+    buckets: int = _field(64, "method exact: hash partitions on disk; a partition step holds about "
+                              "16 bytes × paragraphs / buckets")
+    batch_size: int = _field(2048, "documents read per batch")
+
+    def validate(self) -> None:
+        if self.min_documents < 2:
+            raise ConfigError(f"dedup.paragraphs.min_documents: must be >= 2 (a paragraph in one document is "
+                              f"not repeated), got {self.min_documents}")
+        if self.keep not in ("first", "none"):
+            raise ConfigError(f"dedup.paragraphs.keep: unknown rule {self.keep!r}; known: first, none")
+        if self.method not in ("exact", "bloom"):
+            raise ConfigError(f"dedup.paragraphs.method: unknown method {self.method!r}; known: exact, bloom")
+        for name in ("min_chars", "min_remaining_chars", "bloom_items"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"dedup.paragraphs.{name}: must be >= 0, got {getattr(self, name)}")
+        for name in ("buckets", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"dedup.paragraphs.{name}: must be >= 1, got {getattr(self, name)}")
+        if self.buckets > 99_999:
+            raise ConfigError("dedup.paragraphs.buckets: at most 99999")
+        if not 0.0 <= self.min_remaining_fraction <= 1.0:
+            raise ConfigError(f"dedup.paragraphs.min_remaining_fraction: must be in [0, 1], got "
+                              f"{self.min_remaining_fraction}")
+        if not 0.0 < self.bloom_fpr < 1.0:
+            raise ConfigError(f"dedup.paragraphs.bloom_fpr: must be in (0, 1), got {self.bloom_fpr}")
+        if self.method == "bloom" and self.keep != "first":
+            raise ConfigError("dedup.paragraphs.keep: method bloom removes a paragraph seen before, so the first "
+                              "copy always stays; use keep: first (or method: exact for keep: none)")
