@@ -4,8 +4,9 @@ listings), in the 28 languages, from ../shared/data/langid/<code>.txt (300 real 
 
     python benchmarks/classifier_data.py OUT_DIR [--seed 0] [--train-languages all|half-a|half-b]
 
-writes OUT_DIR/{train_pos,train_neg}.txt (one document a line, newlines inside a document as `\\n`? no:
-one document per JSON line) -- see :func:`build`. Each language's sentences are split in two halves: the
+writes OUT_DIR/train_pos.jsonl and OUT_DIR/train_neg.jsonl (one JSON object ``{"text": ...}`` per line) and
+OUT_DIR/test.jsonl (``id``, ``text``, ``language``, ``label``, ``kind``) -- see :func:`build` and :func:`write`.
+Each language's sentences are split in two halves: the
 training documents are made from the first half only, the test documents from the second, so a test
 document's prose (and most of its word pairs) was never seen in training. The junk generators are
 deliberately varied (with and without punctuation, capitalised or not, lines or one paragraph) so that a
