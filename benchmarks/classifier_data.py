@@ -2,7 +2,7 @@
 made from the same languages' words (negatives: word salad, keyword stuffing, navigation menus, price
 listings), in the 28 languages, from ../shared/data/langid/<code>.txt (300 real sentences each).
 
-    python benchmarks/classifier_data.py OUT_DIR [--seed 0] [--train-languages all|half-a|half-b]
+    python benchmarks/classifier_data.py OUT_DIR [--seed 0] [--per-language 36]
 
 writes OUT_DIR/train_pos.jsonl and OUT_DIR/train_neg.jsonl (one JSON object ``{"text": ...}`` per line) and
 OUT_DIR/test.jsonl (``id``, ``text``, ``language``, ``label``, ``kind``) -- see :func:`build` and :func:`write`.
