@@ -7,8 +7,11 @@ Output directory::
     DIR/<dataset>/<dataset>-00000.bin             tokens                      } one Megatron prefix
     DIR/<dataset>/<dataset>-00000.idx             index                       } per shard
     DIR/<dataset>/<dataset>-00000.lineage.parquet doc_index → id, url, source, parquet_file, parquet_row
+                                                  (+ copy, weight, cluster_size when rehydrated)
     DIR/manifest.json    shards, documents and tokens per shard / language, sha256 of each file,
-                         tokenizer sha256, source Parquet files, the blend; written last: a complete run
+                         tokenizer sha256, source Parquet files, the blend; with ``--rehydrate`` the
+                         ``rehydrate`` block (the resolved table, documents and tokens before/after per
+                         language, documents without cluster_size); written last: a complete run
     DIR/blend.txt        Megatron ``--data-path`` form: ``weight prefix`` per shard
     DIR/.curate-tokenize the configuration key: marks the directory as ours (resume, refuse others)
 """
@@ -32,6 +35,7 @@ from curate.tokenize.blend import blend_summary, blend_text, format_blend
 from curate.tokenize.config import TokenizeConfig
 from curate.tokenize.files import BLEND, MANIFEST, MARKER, _exists, _read_json, _root, _write_atomic
 from curate.tokenize.plan import Segment, ShardSpec, _plan_pieces, _resolve_inputs
+from curate.tokenize.rehydrate import RehydrateTable, load_table, missing_warning
 from curate.tokenize.tokenizer import TokenizerInfo, load_tokenizer
 from curate.tokenize.writer import _cut_piece, _shard_paths, _tokenize_piece, _write_shard
 
@@ -45,10 +49,14 @@ log = logging.getLogger(__name__)
 WRITER = "curate.tokenize/1"
 
 
-def _config_key(info: TokenizerInfo, config: TokenizeConfig, sources: list[dict[str, Any]]) -> str:
-    data = {"writer": WRITER, "tokenizer_sha256": info.sha256, "eos_id": info.eos_id, "dtype": info.dtype,
-            "add_special_tokens": info.add_special_tokens, "shard_tokens": config.shard_tokens,
-            "per_language": config.per_language, "text_column": config.text_column, "sources": sources}
+def _config_key(info: TokenizerInfo, config: TokenizeConfig, sources: list[dict[str, Any]],
+                rehydrate: RehydrateTable | None = None) -> str:
+    data: dict[str, Any] = {"writer": WRITER, "tokenizer_sha256": info.sha256, "eos_id": info.eos_id,
+                            "dtype": info.dtype, "add_special_tokens": info.add_special_tokens,
+                            "shard_tokens": config.shard_tokens, "per_language": config.per_language,
+                            "text_column": config.text_column, "sources": sources}
+    if rehydrate is not None:  # absent without it: the keys (and bytes) of plain runs are unchanged
+        data["rehydrate"] = rehydrate.sha256
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -80,18 +88,51 @@ def _write_blend(root: str, manifest: dict[str, Any]) -> None:
 
 
 def _merge_counts(results: Iterable[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    """Add up the per-piece rows: numbers, dicts of numbers (skipped) and lists of [documents, tokens]
+    per pass (rehydration), element by element."""
     merged: dict[str, dict[str, Any]] = {}
     for result in results:
         for name, row in result[key].items():
-            empty: dict[str, Any] = {"documents": 0, "tokens": 0}
-            if "skipped" in row:
-                empty["skipped"] = {}
-            into = merged.setdefault(name, empty)
-            into["documents"] += row["documents"]
-            into["tokens"] += row["tokens"]
-            for reason, n in row.get("skipped", {}).items():
-                into["skipped"][reason] = into["skipped"].get(reason, 0) + n
+            into = merged.setdefault(name, {"documents": 0, "tokens": 0})
+            for field, value in row.items():
+                if isinstance(value, dict):
+                    counts = into.setdefault(field, {})
+                    for reason, n in value.items():
+                        counts[reason] = counts.get(reason, 0) + n
+                elif isinstance(value, list):
+                    passes = into.setdefault(field, [])
+                    for r, pair in enumerate(value):
+                        if r == len(passes):
+                            passes.append([0] * len(pair))
+                        passes[r] = [a + b for a, b in zip(passes[r], pair, strict=True)]
+                else:
+                    into[field] = into.get(field, 0) + value
     return {k: merged[k] for k in sorted(merged)}
+
+
+def _rehydrate_summary(table: RehydrateTable, languages: dict[str, dict[str, Any]],
+                       datasets: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Turn the merged before-rehydration counts into the written (after) ones, in place, and return
+    the manifest's ``rehydrate`` block; warns once when documents had no cluster_size."""
+    per_language = {}
+    for lang, row in languages.items():
+        per_language[lang] = {"documents_before": row.pop("documents"), "tokens_before": row.pop("tokens"),
+                              "documents_after": row.pop("documents_after", 0),
+                              "tokens_after": row.pop("tokens_after", 0),
+                              "without_cluster_size": row.pop("without_cluster_size", 0)}
+        row["documents"] = per_language[lang]["documents_after"]
+        row["tokens"] = per_language[lang]["tokens_after"]
+    for row in datasets.values():
+        passes = row.pop("passes")
+        row["documents"] = sum(d for d, _ in passes)
+        row["tokens"] = sum(t for _, t in passes)
+    totals = {k: sum(v[k] for v in per_language.values()) for k in
+              ("documents_before", "documents_after", "tokens_before", "tokens_after", "without_cluster_size")}
+    missing = {lang: v["without_cluster_size"] for lang, v in per_language.items()}
+    warning = missing_warning(missing, totals["documents_before"]) if totals["without_cluster_size"] else None
+    if warning:
+        log.warning("%s", warning)
+    return {"table": table.to_dict(), **totals, "warning": warning, "languages": per_language}
 
 
 def tokenize_dataset(inputs: list[str], output_dir: str, config: TokenizeConfig, runner: Runner) -> dict[str, Any]:
@@ -111,7 +152,8 @@ def tokenize_dataset(inputs: list[str], output_dir: str, config: TokenizeConfig,
     rows_read = sum(s["rows"] for s in sources)
     if rows_read == 0:
         raise InputError(f"empty input: the {len(files)} Parquet file(s) of {', '.join(inputs)} hold no rows")
-    key = _config_key(info, config, sources)
+    table = load_table(config.rehydrate) if config.rehydrate else None
+    key = _config_key(info, config, sources, table)
     blend_config = (config.temperature, config.token_budget)
     finished = _check_output(root, key)
     if finished is not None and not all(_exists(p) for shard in finished["shards"]
@@ -132,7 +174,8 @@ def tokenize_dataset(inputs: list[str], output_dir: str, config: TokenizeConfig,
     log.info("tokenizing %d file(s), %d piece(s), %d rows -> %s (%s tokens)", len(files), len(pieces), rows_read,
              root, info.dtype)
     results = runner.map(functools.partial(_tokenize_piece, work_dir=work, info=info, text_column=config.text_column,
-                                           per_language=config.per_language, batch_size=config.batch_size),
+                                           per_language=config.per_language, batch_size=config.batch_size,
+                                           rehydrate=table),
                          pieces, desc="tokenize: pieces")
     languages = _merge_counts(results, "languages")
     datasets = _merge_counts(results, "datasets")
@@ -140,7 +183,7 @@ def tokenize_dataset(inputs: list[str], output_dir: str, config: TokenizeConfig,
     for row in languages.values():
         for reason, n in row["skipped"].items():
             skipped[reason] += n
-    documents = sum(row["documents"] for row in datasets.values())
+    documents = sum(row["documents"] for row in datasets.values())  # before rehydration: one per row kept
     if documents + sum(skipped.values()) != rows_read:
         raise AccountingError(f"rows read {rows_read} != documents {documents} + skipped {dict(skipped)}")
     if documents == 0:
@@ -148,23 +191,34 @@ def tokenize_dataset(inputs: list[str], output_dir: str, config: TokenizeConfig,
         raise InputError(f"nothing to tokenize: all {rows_read} rows of {', '.join(inputs)} were skipped "
                          f"({', '.join(f'{k}: {v}' for k, v in sorted(skipped.items()))})")
 
-    # Step 2: each piece's offset (tokens of its dataset before it) → documents per shard.
+    rehydrate = _rehydrate_summary(table, languages, datasets) if table is not None else None
+
+    # Step 2: each (pass, piece)'s offset (tokens of its dataset before it) → documents per shard.
+    # Without rehydration there is one pass (copy 0); with it, pass r holds the documents of weight > r.
+    copies = max((len(row.get("passes", ())) for result in results for row in result["datasets"].values()),
+                 default=1) if table is not None else 1
     running: dict[str, int] = defaultdict(int)
     items = []
-    for piece, result in zip(pieces, results, strict=True):
-        offsets = {}
-        for dataset, row in result["datasets"].items():
-            offsets[dataset] = running[dataset]
-            running[dataset] += row["tokens"]
-        if offsets:
-            items.append((piece.name, offsets))
+    for copy in range(copies):
+        for piece, result in zip(pieces, results, strict=True):
+            offsets = {}
+            for dataset, row in result["datasets"].items():
+                passes = row["passes"] if table is not None else [[row["documents"], row["tokens"]]]
+                if copy < len(passes) and passes[copy][0]:
+                    offsets[dataset] = running[dataset]
+                    running[dataset] += passes[copy][1]
+            if offsets:
+                items.append((piece.name, copy, offsets))
+    for dataset, row in datasets.items():
+        if running[dataset] != row["tokens"]:
+            raise AccountingError(f"{dataset}: the passes hold {running[dataset]} tokens, expected {row['tokens']}")
     cuts = runner.map(functools.partial(_cut_piece, work_dir=work, shard_tokens=config.shard_tokens), items,
                       desc="tokenize: cut shards")
     grouped: dict[str, dict[int, list[Segment]]] = defaultdict(lambda: defaultdict(list))
-    for (piece_name, _), cut in zip(items, cuts, strict=True):
+    for (piece_name, copy, _), cut in zip(items, cuts, strict=True):
         for dataset, runs in cut.items():
             for shard_key, d0, d1, t0, t1 in runs:
-                grouped[dataset][shard_key].append(Segment(piece_name, d0, d1, t0, t1))
+                grouped[dataset][shard_key].append(Segment(piece_name, d0, d1, t0, t1, copy))
     specs = []
     for dataset in sorted(grouped):
         for number, shard_key in enumerate(sorted(grouped[dataset])):
@@ -173,8 +227,8 @@ def tokenize_dataset(inputs: list[str], output_dir: str, config: TokenizeConfig,
                                    sum(s.tok_end - s.tok_start for s in segments)))
 
     # Step 3: shards, in parallel.
-    written = runner.map(functools.partial(_write_shard, output_dir=root, work_dir=work, dtype=info.dtype), specs,
-                         desc="tokenize: write shards")
+    written = runner.map(functools.partial(_write_shard, output_dir=root, work_dir=work, dtype=info.dtype,
+                                           rehydrated=table is not None), specs, desc="tokenize: write shards")
     reused = sum(1 for s in written if s["reused"])
     shards = [{k: v for k, v in s.items() if k != "reused"} for s in written]
     for row in datasets.values():
@@ -197,7 +251,7 @@ def tokenize_dataset(inputs: list[str], output_dir: str, config: TokenizeConfig,
                    "text_column": config.text_column},
         "sources": sources,
         "rows_read": rows_read,
-        "documents": documents,
+        "documents": sum(row["documents"] for row in datasets.values()),
         "tokens": sum(row["tokens"] for row in datasets.values()),
         "skipped": dict(sorted(skipped.items())),
         "languages": languages,
@@ -205,9 +259,12 @@ def tokenize_dataset(inputs: list[str], output_dir: str, config: TokenizeConfig,
         "shards": shards,
         "blend": blend_summary({k: v["tokens"] for k, v in datasets.items()}, *blend_config),
     }
+    if rehydrate is not None:  # only then: a plain run's manifest is as before
+        manifest["config"]["rehydrate"] = config.rehydrate
+        manifest["rehydrate"] = rehydrate
     _write_blend(root, manifest)  # manifest.json last: its presence marks the tokenization complete
     fs.rm(fsspec.core.url_to_fs(work)[1], recursive=True)
-    log.info("%d documents, %d tokens in %d shard(s) (%d reused) -> %s", documents, manifest["tokens"],
+    log.info("%d documents, %d tokens in %d shard(s) (%d reused) -> %s", manifest["documents"], manifest["tokens"],
              len(shards), reused, root)
     return {**manifest, "output_dir": root, "already_complete": False, "shards_reused": reused}
 
@@ -266,6 +323,13 @@ def cli_tokenize(input: str | list[str], tokenizer: str, output: str, runner: Ru
     print(f"{verb}: {result['documents']:,} documents, {result['tokens']:,} tokens ({result['dtype']}) in "
           f"{len(result['shards'])} shard(s) ({result['shards_reused']} reused), skipped "
           f"{sum(result['skipped'].values())} -> {result['output_dir']}")
+    rehydrate = result.get("rehydrate")
+    if rehydrate:
+        print(f"rehydrated with table {rehydrate['table']['name']}: {rehydrate['documents_before']:,} -> "
+              f"{rehydrate['documents_after']:,} documents, {rehydrate['tokens_before']:,} -> "
+              f"{rehydrate['tokens_after']:,} tokens")
+        if rehydrate["warning"]:
+            print(f"warning: {rehydrate['warning']}")
     print(format_blend(result))
     print(f"--data-path ({result['output_dir']}/{BLEND}):")
     print(blend_text(result, result["output_dir"]), end="")

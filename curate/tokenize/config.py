@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from curate.errors import ConfigError
 from curate.fields import help_field as _help
+from curate.tokenize.rehydrate import load_table
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,10 @@ class TokenizeConfig:
                                      "default: the total tokens written", None)
     batch_size: int = _help("documents per encode_batch call", 1024)
     text_column: str = _help("the Parquet column holding the text", "text")
+    rehydrate: str | None = _help("output: up-sample each document weight(cluster_size) times (dedup's "
+                                  "cluster_size column): the preset 'fineweb2' (1:1, 2:2, 3:3, 5:5, 100:8, "
+                                  "1000:1) or a YAML weight table (default + per-language tables); copies "
+                                  "are written in passes over the language, far apart", None)
 
     def check(self) -> None:
         """Validate the values the types cannot (ConfigError names the field and what to do)."""
@@ -44,3 +49,8 @@ class TokenizeConfig:
             raise ConfigError(f"tokenize.temperature: must be a finite number >= 0, got {self.temperature}")
         if self.token_budget is not None and self.token_budget < 1:
             raise ConfigError(f"tokenize.token_budget: must be >= 1, got {self.token_budget}")
+        if self.rehydrate is not None:
+            if not isinstance(self.rehydrate, str) or not self.rehydrate:
+                raise ConfigError(f"tokenize.rehydrate: expected a preset name (fineweb2) or the path of a YAML "
+                                  f"weight table, got {self.rehydrate!r}")
+            load_table(self.rehydrate)

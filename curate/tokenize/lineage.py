@@ -1,8 +1,10 @@
 """Lineage: which document every token sequence comes from.
 
 A piece's docs table (``DIR/_work/runs/<piece>.docs.parquet``) has one row per tokenised document
-(dataset, language, length, parquet_file, parquet_row, id, url, source); each shard's
-``<prefix>.lineage.parquet`` is its slice of them plus ``doc_index`` (the sequence in the ``.idx``).
+(dataset, language, length, parquet_file, parquet_row, id, url, source, cluster_size, weight); each shard's
+``<prefix>.lineage.parquet`` is its slice of them plus ``doc_index`` (the sequence in the ``.idx``); with
+rehydration one row per copy, with ``copy``, ``weight`` and ``cluster_size``, so every copy of a document
+is found (:func:`locate_documents` returns them all).
 :func:`locate_documents` finds a document in a finished output (takedown / erasure requests)."""
 
 from __future__ import annotations
@@ -24,7 +26,14 @@ def _docs_path(work_dir: str, piece: str) -> str:
 
 _DOCS_SCHEMA = pa.schema([("dataset", pa.string()), ("language", pa.string()), ("length", pa.int64()),
                           ("parquet_file", pa.string()), ("parquet_row", pa.int64()), ("id", pa.string()),
-                          ("url", pa.string()), ("source", pa.string())])
+                          ("url", pa.string()), ("source", pa.string()), ("cluster_size", pa.int64()),
+                          ("weight", pa.int64())])
+
+#: The lineage columns of a shard (after ``doc_index``); rehydrated runs add :data:`REHYDRATE_COLUMNS`.
+LINEAGE_COLUMNS = ["language", "id", "url", "source", "parquet_file", "parquet_row"]
+#: ``copy``: which of the document's ``weight`` copies this sequence is (0-based); ``cluster_size``: as read
+#: (null: none recorded, counted as weight 1).
+REHYDRATE_COLUMNS = ["copy", "weight", "cluster_size"]
 
 
 def _docs_table(path: str) -> pa.Table:

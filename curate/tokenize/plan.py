@@ -4,7 +4,10 @@ A *piece* (about :data:`PIECE_BYTES` of consecutive row groups: of one large inp
 small ones) is the unit of tokenisation; a *shard* is the unit of output. Shard boundaries fall on
 document boundaries by cumulative tokens: in input order (files sorted, rows in file order), document
 *d* of a dataset goes to shard ``start_token(d) // shard_tokens``, so every shard but the last holds
-about ``shard_tokens``.
+about ``shard_tokens``. With rehydration (:mod:`curate.tokenize.rehydrate`) a dataset's stream is
+``max copies`` passes over that order: pass r holds, in input order, the documents written more than r
+times; shards are cut over the whole stream the same way, so the copies of a document usually land in
+different shards.
 That needs the token counts, so tokens are first written per piece and then copied into shards in
 large sequential blocks (cheap next to tokenising, see BENCHMARKS.md).
 """
@@ -45,6 +48,7 @@ class PieceFile:
     language_column: bool
     hive_language: str | None
     lineage_columns: tuple[str, ...]
+    cluster_size_column: bool = False  # an integer ``cluster_size`` column (dedup's; for rehydration)
 
 
 @dataclass(frozen=True)
@@ -62,13 +66,17 @@ class Piece:
 
 @dataclass(frozen=True)
 class Segment:
-    """Documents [doc_start, doc_end) of one dataset in one piece, tokens [tok_start, tok_end)."""
+    """Documents [doc_start, doc_end) of one dataset in one piece, tokens [tok_start, tok_end).
+
+    ``copy`` r > 0 (rehydration): the indices and tokens count only the piece's documents of that
+    dataset written more than r times (the r-th pass); copy 0 is every document, as without it."""
 
     piece: str
     doc_start: int
     doc_end: int
     tok_start: int
     tok_end: int
+    copy: int = 0
 
 
 @dataclass(frozen=True)
@@ -148,6 +156,7 @@ def _plan_pieces(files: list[str], text_column: str) -> tuple[list[Piece], list[
         has_language = "language" in schema.names
         hive_language = hive.group(1) if hive else None
         lineage = tuple(c for c in ("id", "url", "source") if c in schema.names)
+        cluster = "cluster_size" in schema.names and pa.types.is_integer(schema.field("cluster_size").type)
         groups: list[int] = []
         first = row = 0
         for i in range(metadata.num_row_groups):
@@ -160,10 +169,12 @@ def _plan_pieces(files: list[str], text_column: str) -> tuple[list[Piece], list[
             nbytes += group.total_byte_size
             row += group.num_rows
             if nbytes >= PIECE_BYTES:
-                current.append(PieceFile(path, tuple(groups), first, row - first, has_language, hive_language, lineage))
+                current.append(PieceFile(path, tuple(groups), first, row - first, has_language, hive_language,
+                                         lineage, cluster))
                 groups = []
                 close_piece()
         if groups:
-            current.append(PieceFile(path, tuple(groups), first, row - first, has_language, hive_language, lineage))
+            current.append(PieceFile(path, tuple(groups), first, row - first, has_language, hive_language,
+                                     lineage, cluster))
     close_piece()
     return pieces, sources

@@ -5,9 +5,16 @@ A dataset is a language (``per_language``, the default) or ``all``. The steps, e
 of a module-level function (engine-free; the runner decides where it runs)::
 
     pieces ──_tokenize_piece──> DIR/_work/runs/<piece>.<dataset>.bin + <piece>.docs.parquet
-           ──_cut_piece───────> which documents of each piece start in which shard
+    (piece, copy) ──_cut_piece─> which documents of each piece start in which shard
     shards ──_write_shard─────> DIR/<dataset>/<dataset>-NNNNN.{bin, lineage.parquet, idx}
     driver: manifest.json, blend.txt; DIR/_work is removed
+
+Rehydration (:mod:`curate.tokenize.rehydrate`): a piece's tokens are still written once; its docs table
+holds each document's ``weight``. A dataset's stream is passes ``copy`` = 0, 1, ..., max weight - 1 over
+the pieces in order, pass r holding the documents of weight > r, so the copies of a document are a
+whole pass apart (never adjacent unless a pass holds that one document); ``_write_shard`` copies a
+later pass's documents from the run files by ranges of consecutive documents. Deterministic: no seed,
+the order is the input order.
 
 Every file is written through :class:`curate.tokenize.files._CommitFile` (temporary name, fsync, rename).
 A shard is finished when its ``.idx`` (renamed last) exists; a rerun skips finished pieces and shards
@@ -39,9 +46,10 @@ from curate.tokenize.files import (
     _read_parquet,
     _write_atomic,
 )
-from curate.tokenize.lineage import _DOCS_SCHEMA, _docs_path, _docs_table
+from curate.tokenize.lineage import _DOCS_SCHEMA, LINEAGE_COLUMNS, REHYDRATE_COLUMNS, _docs_path, _docs_table
 from curate.tokenize.megatron import NUMPY_DTYPES, index_bytes
-from curate.tokenize.plan import Piece, PieceFile, ShardSpec
+from curate.tokenize.plan import Piece, PieceFile, Segment, ShardSpec
+from curate.tokenize.rehydrate import RehydrateTable
 from curate.tokenize.tokenizer import TokenizerInfo, _encode, _flatten, _worker_tokenizer
 
 if TYPE_CHECKING:
@@ -78,14 +86,16 @@ class _PieceWriter:
     #: batches encoded but not yet stored (bounds memory)
     PENDING = 2
 
-    def __init__(self, piece: Piece, work_dir: str, info: TokenizerInfo, per_language: bool) -> None:
+    def __init__(self, piece: Piece, work_dir: str, info: TokenizerInfo, per_language: bool,
+                 rehydrate: RehydrateTable | None = None) -> None:
         self.piece, self.work_dir, self.info, self.per_language = piece, work_dir, info, per_language
+        self.rehydrate = rehydrate
         self.tokenizer = _worker_tokenizer(info)
         self.dtype = NUMPY_DTYPES[info.dtype]
         self.writers: dict[str, _CommitFile] = {}
         self.tables: list[pa.Table] = []
         self.languages: dict[str, dict[str, Any]] = defaultdict(lambda: {"documents": 0, "tokens": 0, "skipped": {}})
-        self.datasets: dict[str, dict[str, int]] = defaultdict(lambda: {"documents": 0, "tokens": 0})
+        self.datasets: dict[str, dict[str, Any]] = defaultdict(lambda: {"documents": 0, "tokens": 0})
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="curate-tokenize-store")
         self.pending: list[Future[None]] = []
 
@@ -122,6 +132,16 @@ class _PieceWriter:
         else:
             groups = [("all", np.arange(len(kept_rows)))]
         lineage = batch.select(list(file.lineage_columns))
+        if self.rehydrate is not None and file.cluster_size_column:
+            sizes = pc.fill_null(batch.column("cluster_size").cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+        else:
+            sizes = np.zeros(batch.num_rows, dtype=np.int64)
+        kept_sizes = sizes[kept_rows]
+        weights = np.ones(len(kept_rows), dtype=np.int64)
+        if self.rehydrate is not None:
+            for lang in set(kept_langs.tolist()):
+                mine = kept_langs == lang
+                weights[mine] = self.rehydrate.weights(lang, kept_sizes[mine])
         for name, select in groups:
             if not len(select):
                 continue
@@ -143,13 +163,32 @@ class _PieceWriter:
             for col in ("id", "url", "source"):
                 columns[col] = (taken.column(col).cast(pa.string()) if col in file.lineage_columns
                                 else pa.nulls(len(rows), pa.string()))
+            select_sizes = kept_sizes[select]
+            select_weights = weights[select]
+            columns["cluster_size"] = pa.array(select_sizes, pa.int64(), mask=select_sizes < 1)
+            columns["weight"] = pa.array(select_weights, pa.int64())
             self.tables.append(pa.table(columns, schema=_DOCS_SCHEMA))
             self.datasets[name]["documents"] += len(rows)
             self.datasets[name]["tokens"] += int(lengths.sum())
+            if self.rehydrate is not None:  # pass r: the documents written more than r times
+                passes = self.datasets[name].setdefault("passes", [])
+                for r in range(int(select_weights.max())):
+                    more = select_weights > r
+                    if r == len(passes):
+                        passes.append([0, 0])
+                    passes[r][0] += int(more.sum())
+                    passes[r][1] += int(lengths[more].sum())
             for lang in set(select_langs.tolist()):
                 mine = select_langs == lang
-                self.languages[lang]["documents"] += int(mine.sum())
-                self.languages[lang]["tokens"] += int(lengths[mine].sum())
+                row = self.languages[lang]
+                row["documents"] += int(mine.sum())
+                row["tokens"] += int(lengths[mine].sum())
+                if self.rehydrate is not None:
+                    for key in ("documents_after", "tokens_after", "without_cluster_size"):
+                        row.setdefault(key, 0)
+                    row["documents_after"] += int(select_weights[mine].sum())
+                    row["tokens_after"] += int((select_weights[mine] * lengths[mine]).sum())
+                    row["without_cluster_size"] += int((select_sizes[mine] < 1).sum())
 
     def commit(self) -> dict[str, Any]:
         """Run files first, then the docs table: its presence marks the piece done."""
@@ -172,15 +211,17 @@ class _PieceWriter:
 
 
 def _tokenize_piece(piece: Piece, work_dir: str, info: TokenizerInfo, text_column: str, per_language: bool,
-                    batch_size: int) -> dict[str, Any]:
-    """Tokenise one piece into one run file per dataset plus a docs table; a finished piece is skipped."""
+                    batch_size: int, rehydrate: RehydrateTable | None = None) -> dict[str, Any]:
+    """Tokenise one piece into one run file per dataset plus a docs table; a finished piece is skipped.
+    With ``rehydrate`` each document's weight comes from its ``cluster_size`` (1 without one)."""
     done = _finished_piece(work_dir, piece.name, info.dtype)
     if done is not None:
         return done
-    out = _PieceWriter(piece, work_dir, info, per_language)
+    out = _PieceWriter(piece, work_dir, info, per_language, rehydrate)
     try:
         for file in piece.files:
-            columns = [text_column, *(["language"] if file.language_column else []), *file.lineage_columns]
+            columns = [text_column, *(["language"] if file.language_column else []), *file.lineage_columns,
+                       *(["cluster_size"] if rehydrate is not None and file.cluster_size_column else [])]
             fs, real = fsspec.core.url_to_fs(file.path)
             row = file.first_row
             with fs.open(real, "rb") as fh:
@@ -197,17 +238,19 @@ def _tokenize_piece(piece: Piece, work_dir: str, info: TokenizerInfo, text_colum
         raise
 
 
-def _cut_piece(item: tuple[str, dict[str, int]], work_dir: str, shard_tokens: int
+def _cut_piece(item: tuple[str, int, dict[str, int]], work_dir: str, shard_tokens: int
                ) -> dict[str, list[tuple[int, int, int, int, int]]]:
-    """For each dataset of a piece, given the dataset's tokens before the piece: runs of documents
-    that start in the same shard, as (shard key, doc_start, doc_end, tok_start, tok_end)."""
-    piece, offsets = item
-    docs = _read_parquet(_docs_path(work_dir, piece), ["dataset", "length"])
+    """For each dataset of a piece in pass ``copy``, given the dataset's tokens before it: runs of
+    documents that start in the same shard, as (shard key, doc_start, doc_end, tok_start, tok_end);
+    in pass r > 0 indices and tokens count the documents of weight > r only."""
+    piece, copy, offsets = item
+    docs = _read_parquet(_docs_path(work_dir, piece), ["dataset", "length", "weight"])
     names = docs.column("dataset").to_numpy(zero_copy_only=False)
     lengths = docs.column("length").to_numpy()
+    chosen = docs.column("weight").to_numpy() > copy
     out: dict[str, list[tuple[int, int, int, int, int]]] = {}
     for dataset, offset in offsets.items():
-        mine = lengths[names == dataset]
+        mine = lengths[(names == dataset) & chosen]
         ends = np.cumsum(mine)
         starts = ends - mine
         keys = (offset + starts) // shard_tokens
@@ -231,9 +274,27 @@ def _sha256_file(path: str) -> str:
     return digest.hexdigest()
 
 
-def _write_shard(spec: ShardSpec, output_dir: str, work_dir: str, dtype: str) -> dict[str, Any]:
+def _segment_ranges(seg: Segment, docs: pa.Table) -> tuple[pa.Table, list[tuple[int, int]]]:
+    """A segment's documents (rows of the dataset's docs table) and the token ranges [start, end) of
+    the run file holding them, consecutive documents merged; pass 0 is one range."""
+    if seg.copy == 0:
+        return docs.slice(seg.doc_start, seg.doc_end - seg.doc_start), [(seg.tok_start, seg.tok_end)]
+    lengths = docs.column("length").to_numpy()
+    ends = np.cumsum(lengths)
+    rows = np.flatnonzero(docs.column("weight").to_numpy() > seg.copy)[seg.doc_start:seg.doc_end]
+    if not len(rows):
+        return docs.slice(0, 0), []
+    cut = np.flatnonzero(np.diff(rows) != 1) + 1
+    first, last = rows[np.r_[0, cut]], rows[np.r_[cut - 1, len(rows) - 1]]
+    ranges = list(zip((ends[first] - lengths[first]).tolist(), ends[last].tolist(), strict=True))
+    return docs.take(pa.array(rows)), ranges
+
+
+def _write_shard(spec: ShardSpec, output_dir: str, work_dir: str, dtype: str,
+                 rehydrated: bool = False) -> dict[str, Any]:
     """Copy a shard's tokens from the run files into ``<prefix>.bin``, then write its lineage and,
-    last, its ``.idx``. A finished shard (all three exist) is not rewritten."""
+    last, its ``.idx``. A finished shard (all three exist) is not rewritten. ``rehydrated``: the
+    lineage has a row per copy with :data:`~curate.tokenize.lineage.REHYDRATE_COLUMNS`."""
     paths = _shard_paths(output_dir, spec.prefix)
     if all(_exists(p) for p in paths.values()):
         meta = _parquet_metadata(paths["lineage"])
@@ -250,20 +311,23 @@ def _write_shard(spec: ShardSpec, output_dir: str, work_dir: str, dtype: str) ->
     try:
         for seg in spec.segments:
             fs, real = fsspec.core.url_to_fs(_run_bin(work_dir, seg.piece, spec.dataset))
-            remaining = (seg.tok_end - seg.tok_start) * itemsize
-            with fs.open(real, "rb") as fh:
-                fh.seek(seg.tok_start * itemsize)
-                while remaining:
-                    chunk = fh.read(min(BLOCK_BYTES, remaining))
-                    if not chunk:
-                        raise OutputError(f"{real}: run file shorter than its docs table; rerun")
-                    out.write(chunk)
-                    remaining -= len(chunk)
             docs = _docs_table(_docs_path(work_dir, seg.piece))
             docs = docs.filter(pc.equal(docs.column("dataset"), spec.dataset))
-            docs = docs.slice(seg.doc_start, seg.doc_end - seg.doc_start)
+            docs, ranges = _segment_ranges(seg, docs)
+            with fs.open(real, "rb") as fh:
+                for tok_start, tok_end in ranges:
+                    remaining = (tok_end - tok_start) * itemsize
+                    fh.seek(tok_start * itemsize)
+                    while remaining:
+                        chunk = fh.read(min(BLOCK_BYTES, remaining))
+                        if not chunk:
+                            raise OutputError(f"{real}: run file shorter than its docs table; rerun")
+                        out.write(chunk)
+                        remaining -= len(chunk)
             lengths.append(docs.column("length").to_numpy())
-            lineage.append(docs.select(["language", "id", "url", "source", "parquet_file", "parquet_row"]))
+            if rehydrated:
+                docs = docs.append_column("copy", pa.array(np.full(docs.num_rows, seg.copy, np.int64)))
+            lineage.append(docs.select(LINEAGE_COLUMNS + (REHYDRATE_COLUMNS if rehydrated else [])))
         all_lengths = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
         if int(all_lengths.sum()) != spec.tokens or out.size != spec.tokens * itemsize or \
                 len(all_lengths) != spec.documents:
