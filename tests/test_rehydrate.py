@@ -383,3 +383,24 @@ def test_cli_rehydrate_end_to_end(tmp_path, words, clustered, capsys):
     assert main(["tokenize", str(clustered), "--tokenizer", str(words), "--output", str(tmp_path / "x"),
                  "--runner", "local", "--rehydrate", str(tmp_path / "nope.yaml")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_card_shows_table_and_tokens_before_after(tmp_path, words, clustered):
+    from curate.card import render_card
+
+    result = run([clustered], tmp_path / "tok", words, rehydrate="fineweb2")
+    r = result["rehydrate"]
+    stats = {"pipeline": "t", "documents_written": r["documents_before"], "records_read": r["documents_before"],
+             "languages": {lang: {"documents": v["documents_before"]} for lang, v in r["languages"].items()},
+             "tokenized": {"tokens": result["tokens"], "shards": len(result["shards"]), "dtype": result["dtype"],
+                           "per_language": {k: v["tokens"] for k, v in result["languages"].items()},
+                           "tokenizer_sha256": result["tokenizer"]["sha256"], "rehydrate": r}}
+    card = render_card(stats)
+    assert "with the table `fineweb2`" in card
+    assert "| default | 1: 1, 2: 2, 3: 3, 5: 5, 100: 8, 1000: 1 |" in card
+    de = r["languages"]["de"]
+    assert (f"| de | {de['documents_before']:,} | {de['documents_after']:,} | {de['tokens_before']:,} | "
+            f"{de['tokens_after']:,} |") in card
+    assert f"{r['tokens_before']:,} → {r['tokens_after']:,} tokens" in card
+    del stats["tokenized"]["rehydrate"]
+    assert "Rehydrated" not in render_card(stats)

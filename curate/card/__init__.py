@@ -218,6 +218,28 @@ def render_card(stats: dict[str, Any], plots: dict[str, str] | None = None) -> s
         lines += ["", f"Tokenised into {tok.get('shards')} Megatron shard(s) ({tok.get('dtype')}, "
                       f"{_fmt(_int(tok.get('tokens')))} tokens) under `tokenized/` with the tokenizer of sha256 "
                       f"`{str(tok.get('tokenizer_sha256'))[:16]}…`; `tokenized/blend.txt` holds the language blend."]
+        rehydrate = tok.get("rehydrate")
+        if isinstance(rehydrate, dict) and isinstance(rehydrate.get("table"), dict):
+            table = rehydrate["table"]
+            lines += ["", f"Rehydrated (FineWeb-2's up-sampling by duplicate-cluster size) with the table "
+                          f"`{table.get('name')}`: a document whose near-duplicate cluster had n members is written "
+                          "weight(n) times, the weight of the largest cluster size ≤ n below; copies lie in "
+                          "separate passes over the language. Token counts in this card are after rehydration: "
+                          f"{_fmt(_int(rehydrate.get('documents_before')))} → "
+                          f"{_fmt(_int(rehydrate.get('documents_after')))} documents, "
+                          f"{_fmt(_int(rehydrate.get('tokens_before')))} → {_fmt(_int(rehydrate.get('tokens_after')))} "
+                          "tokens.", "", "| table | cluster size ≥ : copies |", "|---|---|"]
+            for name, pairs in [("default", table.get("default") or []),
+                                *sorted((table.get("languages") or {}).items())]:
+                lines.append(f"| {name} | {', '.join(f'{n}: {c}' for n, c in pairs)} |")
+            lines += ["", "| language | documents before | documents after | tokens before | tokens after |",
+                      "|---|---:|---:|---:|---:|"]
+            for lang, row in sorted((rehydrate.get("languages") or {}).items()):
+                lines.append(f"| {lang} | {_fmt(_int(row.get('documents_before')))} | "
+                             f"{_fmt(_int(row.get('documents_after')))} | {_fmt(_int(row.get('tokens_before')))} | "
+                             f"{_fmt(_int(row.get('tokens_after')))} |")
+            if rehydrate.get("warning"):
+                lines += ["", f"Warning: {rehydrate['warning']}."]
     titles = {"languages": "Documents and tokens per language", "funnel": "Filter funnel",
               "lengths": "Document length distribution per language"}
     if any(name in plots for name in titles):  # the selection plot is in its own section

@@ -5,6 +5,7 @@ The modules, each importing only those listed before it (and ``curate.errors``, 
 ``curate.io``; the runner type only for annotations). Nothing here imports ``curate.config``, which
 imports :mod:`curate.tokenize.config`, nor an engine: the runner is passed in.
 
+* :mod:`~curate.tokenize.rehydrate` — weight tables (preset ``fineweb2`` or YAML) for up-sampling by cluster size;
 * :mod:`~curate.tokenize.config` — :class:`TokenizeConfig`;
 * :mod:`~curate.tokenize.megatron` — the MMIDIDX ``.idx`` format (write, read) and token dtypes;
 * :mod:`~curate.tokenize.blend` — temperature-sampling weights and Megatron ``--data-path`` lines;
@@ -27,9 +28,13 @@ from curate.tokenize.command import (
 from curate.tokenize.config import TokenizeConfig
 from curate.tokenize.lineage import locate_documents
 from curate.tokenize.megatron import choose_dtype, index_bytes, read_index
+from curate.tokenize.rehydrate import PRESETS as REHYDRATE_PRESETS
+from curate.tokenize.rehydrate import RehydrateTable, load_table
 from curate.tokenize.tokenizer import TokenizerInfo, find_eos, load_tokenizer
 
 __all__ = [
+    "REHYDRATE_PRESETS",
+    "RehydrateTable",
     "TokenizeConfig",
     "TokenizerInfo",
     "add_tokenize_arguments",
@@ -41,6 +46,7 @@ __all__ = [
     "find_eos",
     "format_blend",
     "index_bytes",
+    "load_table",
     "load_tokenizer",
     "locate_documents",
     "read_index",
