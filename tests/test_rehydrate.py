@@ -23,7 +23,7 @@ from curate.errors import ConfigError, OutputError
 from curate.runners.local import LocalRunner
 from curate.schema import OUTPUT_SCHEMA
 from curate.tokenize import TokenizeConfig, tokenize_dataset
-from curate.tokenize.rehydrate import PRESETS, load_table
+from curate.tokenize.rehydrate import PRESETS, copy_number, in_pass, load_table
 
 #: Cluster sizes covering every bucket of the FineWeb-2 table, boundaries on both sides.
 SIZES = [1, 1, 1, 2, 3, 4, 5, 99, 100, 999, 1000, 5000, 1, 2, 100, 1, 7, 150]
@@ -155,7 +155,7 @@ def test_fineweb2_counts_exact_each_copy_once_not_adjacent(tmp_path, words, clus
     rehydrate = result["rehydrate"]
     assert rehydrate["table"] == {"name": "fineweb2", "source": "preset", "languages": {},
                                   "default": [[1, 1], [2, 2], [3, 3], [5, 5], [100, 8], [1000, 1]]}
-    assert rehydrate["warning"] is None and rehydrate["without_cluster_size"] == 0
+    assert rehydrate["warning"] is None and rehydrate["without_cluster_size"] == 0 and rehydrate["passes"] == 8
     assert rehydrate["tokens_after"] == result["tokens"] > rehydrate["tokens_before"]
     assert result["config"]["rehydrate"] == "fineweb2"
     # The copies of a document are a pass apart: every copy lands in another shard here.
@@ -262,6 +262,16 @@ def test_unknown_preset_or_missing_file(tmp_path, words, clustered):
     with pytest.raises(ConfigError, match="tokenize.rehydrate: expected a preset name"):
         TokenizeConfig(tokenizer=str(words), rehydrate="").check()
     assert not (tmp_path / "tok").exists()
+
+
+@pytest.mark.parametrize("passes", [1, 3, 8, 13])
+def test_copies_spread_evenly_over_the_passes(passes):
+    for w in range(1, passes + 1):
+        weights = np.array([w])
+        members = [p for p in range(passes) if in_pass(weights, p, passes)[0]]
+        assert len(members) == w and members[0] == 0  # one copy per pass, copy 0 in the first
+        assert [int(copy_number(weights, p, passes)[0]) for p in members] == list(range(w))
+        assert max(np.diff([*members, passes])) <= -(-passes // w)  # evenly: gaps of at most ceil(P/w)
 
 
 def test_preset_is_the_fineweb2_readme_table():

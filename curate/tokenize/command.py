@@ -132,7 +132,8 @@ def _rehydrate_summary(table: RehydrateTable, languages: dict[str, dict[str, Any
     warning = missing_warning(missing, totals["documents_before"]) if totals["without_cluster_size"] else None
     if warning:
         log.warning("%s", warning)
-    return {"table": table.to_dict(), **totals, "warning": warning, "languages": per_language}
+    return {"table": table.to_dict(), "passes": table.max_copies, **totals, "warning": warning,
+            "languages": per_language}
 
 
 def tokenize_dataset(inputs: list[str], output_dir: str, config: TokenizeConfig, runner: Runner) -> dict[str, Any]:
@@ -194,31 +195,30 @@ def tokenize_dataset(inputs: list[str], output_dir: str, config: TokenizeConfig,
     rehydrate = _rehydrate_summary(table, languages, datasets) if table is not None else None
 
     # Step 2: each (pass, piece)'s offset (tokens of its dataset before it) → documents per shard.
-    # Without rehydration there is one pass (copy 0); with it, pass r holds the documents of weight > r.
-    copies = max((len(row.get("passes", ())) for result in results for row in result["datasets"].values()),
-                 default=1) if table is not None else 1
+    # Without rehydration there is one pass; with it, the table's most copies (rehydrate.in_pass).
+    n_passes = table.max_copies if table is not None else 1
     running: dict[str, int] = defaultdict(int)
     items = []
-    for copy in range(copies):
+    for pass_index in range(n_passes):
         for piece, result in zip(pieces, results, strict=True):
             offsets = {}
             for dataset, row in result["datasets"].items():
                 passes = row["passes"] if table is not None else [[row["documents"], row["tokens"]]]
-                if copy < len(passes) and passes[copy][0]:
+                if pass_index < len(passes) and passes[pass_index][0]:
                     offsets[dataset] = running[dataset]
-                    running[dataset] += passes[copy][1]
+                    running[dataset] += passes[pass_index][1]
             if offsets:
-                items.append((piece.name, copy, offsets))
+                items.append((piece.name, pass_index, offsets))
     for dataset, row in datasets.items():
         if running[dataset] != row["tokens"]:
             raise AccountingError(f"{dataset}: the passes hold {running[dataset]} tokens, expected {row['tokens']}")
-    cuts = runner.map(functools.partial(_cut_piece, work_dir=work, shard_tokens=config.shard_tokens), items,
-                      desc="tokenize: cut shards")
+    cuts = runner.map(functools.partial(_cut_piece, work_dir=work, shard_tokens=config.shard_tokens,
+                                        passes=n_passes), items, desc="tokenize: cut shards")
     grouped: dict[str, dict[int, list[Segment]]] = defaultdict(lambda: defaultdict(list))
-    for (piece_name, copy, _), cut in zip(items, cuts, strict=True):
+    for (piece_name, pass_index, _), cut in zip(items, cuts, strict=True):
         for dataset, runs in cut.items():
             for shard_key, d0, d1, t0, t1 in runs:
-                grouped[dataset][shard_key].append(Segment(piece_name, d0, d1, t0, t1, copy))
+                grouped[dataset][shard_key].append(Segment(piece_name, d0, d1, t0, t1, pass_index))
     specs = []
     for dataset in sorted(grouped):
         for number, shard_key in enumerate(sorted(grouped[dataset])):
@@ -228,7 +228,8 @@ def tokenize_dataset(inputs: list[str], output_dir: str, config: TokenizeConfig,
 
     # Step 3: shards, in parallel.
     written = runner.map(functools.partial(_write_shard, output_dir=root, work_dir=work, dtype=info.dtype,
-                                           rehydrated=table is not None), specs, desc="tokenize: write shards")
+                                           passes=n_passes if table is not None else 0), specs,
+                         desc="tokenize: write shards")
     reused = sum(1 for s in written if s["reused"])
     shards = [{k: v for k, v in s.items() if k != "reused"} for s in written]
     for row in datasets.values():

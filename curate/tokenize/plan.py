@@ -5,9 +5,9 @@ small ones) is the unit of tokenisation; a *shard* is the unit of output. Shard 
 document boundaries by cumulative tokens: in input order (files sorted, rows in file order), document
 *d* of a dataset goes to shard ``start_token(d) // shard_tokens``, so every shard but the last holds
 about ``shard_tokens``. With rehydration (:mod:`curate.tokenize.rehydrate`) a dataset's stream is
-``max copies`` passes over that order: pass r holds, in input order, the documents written more than r
-times; shards are cut over the whole stream the same way, so the copies of a document usually land in
-different shards.
+``P`` passes over that order (P: the table's most copies): pass p holds, in input order, the documents
+with a copy in it (copy c of a document of weight w is in pass floor(c*P/w)); shards are cut over the
+whole stream the same way, so the copies of a document usually land in different shards.
 That needs the token counts, so tokens are first written per piece and then copied into shards in
 large sequential blocks (cheap next to tokenising, see BENCHMARKS.md).
 """
@@ -68,15 +68,16 @@ class Piece:
 class Segment:
     """Documents [doc_start, doc_end) of one dataset in one piece, tokens [tok_start, tok_end).
 
-    ``copy`` r > 0 (rehydration): the indices and tokens count only the piece's documents of that
-    dataset written more than r times (the r-th pass); copy 0 is every document, as without it."""
+    ``pass_index`` p > 0 (rehydration): the indices and tokens count only the piece's documents of that
+    dataset with a copy in pass p (:func:`curate.tokenize.rehydrate.in_pass`); pass 0 is every
+    document, as without rehydration."""
 
     piece: str
     doc_start: int
     doc_end: int
     tok_start: int
     tok_end: int
-    copy: int = 0
+    pass_index: int = 0
 
 
 @dataclass(frozen=True)

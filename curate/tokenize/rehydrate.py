@@ -171,6 +171,22 @@ def load_table(value: str) -> RehydrateTable:
     return parse_table(data, value if "://" in value else os.path.abspath(value), where)
 
 
+def in_pass(weights: np.ndarray, pass_index: int, passes: int) -> np.ndarray:
+    """Which documents have a copy in pass ``pass_index`` of ``passes`` (the table's most copies).
+
+    Copy c of a document of weight w goes to pass floor(c * passes / w): copy 0 to pass 0 (every
+    document, in input order), the others spread evenly over the later passes, so a weight-2 document
+    of the fineweb2 table (8 passes) is in passes 0 and 4, a weight-8 one in all eight. A document is
+    in pass p when ceil(p*w/P) < ceil((p+1)*w/P) (w <= P: at most one copy per pass)."""
+    w = np.asarray(weights, dtype=np.int64)
+    return -(-(pass_index + 1) * w // passes) > -(-pass_index * w // passes)
+
+
+def copy_number(weights: np.ndarray, pass_index: int, passes: int) -> np.ndarray:
+    """The copy (0-based) that documents in pass ``pass_index`` hold: ceil(p * w / P)."""
+    return -(-pass_index * np.asarray(weights, dtype=np.int64) // passes)
+
+
 def missing_warning(missing: dict[str, int], documents: int) -> str:
     """The one warning for documents without a cluster size (counted as weight 1)."""
     total = sum(missing.values())

@@ -10,11 +10,11 @@ of a module-level function (engine-free; the runner decides where it runs)::
     driver: manifest.json, blend.txt; DIR/_work is removed
 
 Rehydration (:mod:`curate.tokenize.rehydrate`): a piece's tokens are still written once; its docs table
-holds each document's ``weight``. A dataset's stream is passes ``copy`` = 0, 1, ..., max weight - 1 over
-the pieces in order, pass r holding the documents of weight > r, so the copies of a document are a
-whole pass apart (never adjacent unless a pass holds that one document); ``_write_shard`` copies a
-later pass's documents from the run files by ranges of consecutive documents. Deterministic: no seed,
-the order is the input order.
+holds each document's ``weight``. A dataset's stream is P passes (P: the table's most copies) over the
+pieces in order; copy c of a document of weight w is in pass floor(c*P/w) (``in_pass``), so its copies
+are spread evenly over the passes and are at least a pass's other documents apart (adjacent only when
+a pass of that dataset holds that one document); ``_write_shard`` copies a later pass's documents from
+the run files by ranges of consecutive documents. Deterministic: no seed, the order is the input order.
 
 Every file is written through :class:`curate.tokenize.files._CommitFile` (temporary name, fsync, rename).
 A shard is finished when its ``.idx`` (renamed last) exists; a rerun skips finished pieces and shards
@@ -49,7 +49,7 @@ from curate.tokenize.files import (
 from curate.tokenize.lineage import _DOCS_SCHEMA, LINEAGE_COLUMNS, REHYDRATE_COLUMNS, _docs_path, _docs_table
 from curate.tokenize.megatron import NUMPY_DTYPES, index_bytes
 from curate.tokenize.plan import Piece, PieceFile, Segment, ShardSpec
-from curate.tokenize.rehydrate import RehydrateTable
+from curate.tokenize.rehydrate import RehydrateTable, copy_number, in_pass
 from curate.tokenize.tokenizer import TokenizerInfo, _encode, _flatten, _worker_tokenizer
 
 if TYPE_CHECKING:
@@ -170,14 +170,13 @@ class _PieceWriter:
             self.tables.append(pa.table(columns, schema=_DOCS_SCHEMA))
             self.datasets[name]["documents"] += len(rows)
             self.datasets[name]["tokens"] += int(lengths.sum())
-            if self.rehydrate is not None:  # pass r: the documents written more than r times
-                passes = self.datasets[name].setdefault("passes", [])
-                for r in range(int(select_weights.max())):
-                    more = select_weights > r
-                    if r == len(passes):
-                        passes.append([0, 0])
-                    passes[r][0] += int(more.sum())
-                    passes[r][1] += int(lengths[more].sum())
+            if self.rehydrate is not None:  # documents and tokens of each pass
+                n_passes = self.rehydrate.max_copies
+                passes = self.datasets[name].setdefault("passes", [[0, 0] for _ in range(n_passes)])
+                for p in range(n_passes):
+                    member = in_pass(select_weights, p, n_passes)
+                    passes[p][0] += int(member.sum())
+                    passes[p][1] += int(lengths[member].sum())
             for lang in set(select_langs.tolist()):
                 mine = select_langs == lang
                 row = self.languages[lang]
@@ -238,16 +237,16 @@ def _tokenize_piece(piece: Piece, work_dir: str, info: TokenizerInfo, text_colum
         raise
 
 
-def _cut_piece(item: tuple[str, int, dict[str, int]], work_dir: str, shard_tokens: int
+def _cut_piece(item: tuple[str, int, dict[str, int]], work_dir: str, shard_tokens: int, passes: int = 1
                ) -> dict[str, list[tuple[int, int, int, int, int]]]:
-    """For each dataset of a piece in pass ``copy``, given the dataset's tokens before it: runs of
-    documents that start in the same shard, as (shard key, doc_start, doc_end, tok_start, tok_end);
-    in pass r > 0 indices and tokens count the documents of weight > r only."""
-    piece, copy, offsets = item
+    """For each dataset of a piece in pass ``pass_index`` (of ``passes``), given the dataset's tokens
+    before it: runs of documents that start in the same shard, as (shard key, doc_start, doc_end,
+    tok_start, tok_end); in pass p > 0 indices and tokens count the documents in that pass only."""
+    piece, pass_index, offsets = item
     docs = _read_parquet(_docs_path(work_dir, piece), ["dataset", "length", "weight"])
     names = docs.column("dataset").to_numpy(zero_copy_only=False)
     lengths = docs.column("length").to_numpy()
-    chosen = docs.column("weight").to_numpy() > copy
+    chosen = in_pass(docs.column("weight").to_numpy(), pass_index, passes)
     out: dict[str, list[tuple[int, int, int, int, int]]] = {}
     for dataset, offset in offsets.items():
         mine = lengths[(names == dataset) & chosen]
@@ -274,14 +273,15 @@ def _sha256_file(path: str) -> str:
     return digest.hexdigest()
 
 
-def _segment_ranges(seg: Segment, docs: pa.Table) -> tuple[pa.Table, list[tuple[int, int]]]:
+def _segment_ranges(seg: Segment, docs: pa.Table, passes: int) -> tuple[pa.Table, list[tuple[int, int]]]:
     """A segment's documents (rows of the dataset's docs table) and the token ranges [start, end) of
     the run file holding them, consecutive documents merged; pass 0 is one range."""
-    if seg.copy == 0:
+    if seg.pass_index == 0:
         return docs.slice(seg.doc_start, seg.doc_end - seg.doc_start), [(seg.tok_start, seg.tok_end)]
     lengths = docs.column("length").to_numpy()
     ends = np.cumsum(lengths)
-    rows = np.flatnonzero(docs.column("weight").to_numpy() > seg.copy)[seg.doc_start:seg.doc_end]
+    rows = np.flatnonzero(in_pass(docs.column("weight").to_numpy(), seg.pass_index, passes))
+    rows = rows[seg.doc_start:seg.doc_end]
     if not len(rows):
         return docs.slice(0, 0), []
     cut = np.flatnonzero(np.diff(rows) != 1) + 1
@@ -290,11 +290,10 @@ def _segment_ranges(seg: Segment, docs: pa.Table) -> tuple[pa.Table, list[tuple[
     return docs.take(pa.array(rows)), ranges
 
 
-def _write_shard(spec: ShardSpec, output_dir: str, work_dir: str, dtype: str,
-                 rehydrated: bool = False) -> dict[str, Any]:
+def _write_shard(spec: ShardSpec, output_dir: str, work_dir: str, dtype: str, passes: int = 0) -> dict[str, Any]:
     """Copy a shard's tokens from the run files into ``<prefix>.bin``, then write its lineage and,
-    last, its ``.idx``. A finished shard (all three exist) is not rewritten. ``rehydrated``: the
-    lineage has a row per copy with :data:`~curate.tokenize.lineage.REHYDRATE_COLUMNS`."""
+    last, its ``.idx``. A finished shard (all three exist) is not rewritten. ``passes`` > 0: rehydrated
+    in that many passes; the lineage has a row per copy with :data:`~curate.tokenize.lineage.REHYDRATE_COLUMNS`."""
     paths = _shard_paths(output_dir, spec.prefix)
     if all(_exists(p) for p in paths.values()):
         meta = _parquet_metadata(paths["lineage"])
@@ -313,7 +312,7 @@ def _write_shard(spec: ShardSpec, output_dir: str, work_dir: str, dtype: str,
             fs, real = fsspec.core.url_to_fs(_run_bin(work_dir, seg.piece, spec.dataset))
             docs = _docs_table(_docs_path(work_dir, seg.piece))
             docs = docs.filter(pc.equal(docs.column("dataset"), spec.dataset))
-            docs, ranges = _segment_ranges(seg, docs)
+            docs, ranges = _segment_ranges(seg, docs, passes)
             with fs.open(real, "rb") as fh:
                 for tok_start, tok_end in ranges:
                     remaining = (tok_end - tok_start) * itemsize
@@ -325,9 +324,10 @@ def _write_shard(spec: ShardSpec, output_dir: str, work_dir: str, dtype: str,
                         out.write(chunk)
                         remaining -= len(chunk)
             lengths.append(docs.column("length").to_numpy())
-            if rehydrated:
-                docs = docs.append_column("copy", pa.array(np.full(docs.num_rows, seg.copy, np.int64)))
-            lineage.append(docs.select(LINEAGE_COLUMNS + (REHYDRATE_COLUMNS if rehydrated else [])))
+            if passes:
+                copies = copy_number(docs.column("weight").to_numpy(), seg.pass_index, passes)
+                docs = docs.append_column("copy", pa.array(copies, pa.int64()))
+            lineage.append(docs.select(LINEAGE_COLUMNS + (REHYDRATE_COLUMNS if passes else [])))
         all_lengths = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
         if int(all_lengths.sum()) != spec.tokens or out.size != spec.tokens * itemsize or \
                 len(all_lengths) != spec.documents:
