@@ -293,3 +293,27 @@ def test_jsonl_input(tmp_path: Path) -> None:
     assert [r["text"] for r in out] == [f"{NAV}\nbody river text here"] + [
         f"body {w} text here" for w in WORDS[1:4]]
     assert stats["paragraphs"]["removed"] == 3
+
+
+def test_normalisation_rules() -> None:
+    from curate.dedup.paragraphs import is_counted, paragraph_hashes
+
+    assert normalise_paragraph("© 2023 Example  GmbH") == normalise_paragraph("© 2024 EXAMPLE GmbH")
+    assert normalise_paragraph("29.12.2014") != normalise_paragraph("30.11.2015")  # a bare date keeps its digits
+    assert normalise_paragraph("ＨＯＭＥ") == "home"
+    assert not is_counted(normalise_paragraph("|---|---|"), 1) and not is_counted("}", 1)
+    assert is_counted("home", 1) and not is_counted("ok", 3)
+    _, hashes = paragraph_hashes("| a | b |\n|---|---|\n| 1 | 2 |")
+    assert hashes[1] is None and hashes[0] is not None
+
+
+def test_table_rules_and_code_braces_survive(tmp_path: Path) -> None:
+    rows = [{"id": str(i), "text": f"| name | value |\n|---|---|\n| {WORDS[i]} | {i} |\n}}", "language": "en"}
+            for i in range(6)]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "t.parquet")
+    config = ParagraphDedupConfig(min_documents=2, keep="none", min_remaining_chars=0)
+    stats = dedup_paragraphs([str(tmp_path / "t.parquet")], str(tmp_path / "o"), str(tmp_path / "w"), config,
+                             runner_for("local"))
+    out = pq.read_table(tmp_path / "o" / "t.parquet").to_pylist()
+    assert [r["text"] for r in out] == [f"|---|---|\n| {WORDS[i]} | {i} |\n}}" for i in range(6)]
+    assert stats["paragraphs"]["removed"] == 6  # only the header row "| name | value |"

@@ -7,8 +7,9 @@ across a shard; Dolma (Soldaini et al. 2024, §3.3) removes paragraphs seen befo
 **Paragraphs are lines.** Extracted web text holds one paragraph per line (trafilatura writes a line per
 block), and a blank line also separates two; so a paragraph is a line holding a non-blank character. It is
 normalised — Unicode NFKC, case-folded, every digit mapped to ``0`` (``digits``, as CCNet does, so that
-"© 2023" and "© 2024" footers match), runs of white space collapsed — and hashed (64-bit BLAKE2b).
-A paragraph of fewer than ``min_chars`` normalised characters is never counted nor removed.
+"© 2023" and "© 2024" footers match; only in a paragraph with a letter), runs of white space collapsed —
+and hashed (64-bit BLAKE2b). A paragraph of fewer than ``min_chars`` normalised characters, or without a
+letter or digit (a Markdown table rule, a lone brace), is never counted nor removed.
 
 **Method exact** (default), three steps exchanging files under ``work_dir`` (bounded memory: the hash
 partitions are on disk, as in the near-dup shuffle, :mod:`curate.dedup.plan`)::
@@ -78,11 +79,20 @@ def paragraph_spans(text: str) -> list[tuple[int, int]]:
 
 
 def normalise_paragraph(paragraph: str, digits: bool = True) -> str:
-    """NFKC, case-folded, digits mapped to 0 (``digits``), runs of white space collapsed, none at the ends."""
-    norm = unicodedata.normalize("NFKC", paragraph).casefold()
-    if digits:
+    """NFKC, case-folded, runs of white space collapsed (none at the ends), and with ``digits`` every digit
+    mapped to 0 — in a paragraph holding a letter only: a bare date, time or number ('29.12.2014', '07:30',
+    '1.') keeps its digits, else every date line of a format would be one repeated paragraph
+    (``benchmarks/bench_paragraphs.py``)."""
+    norm = " ".join(unicodedata.normalize("NFKC", paragraph).casefold().split())
+    if digits and any(ch.isalpha() for ch in norm):
         norm = _DIGIT.sub("0", norm)
-    return " ".join(norm.split())
+    return norm
+
+
+def is_counted(norm: str, min_chars: int) -> bool:
+    """A paragraph takes part when it has ``min_chars`` characters and a letter or digit: a line of only
+    punctuation is structure (a Markdown table rule '|---|---|', a lone '}' of code), not boilerplate."""
+    return len(norm) >= min_chars and any(ch.isalnum() for ch in norm)
 
 
 def paragraph_hashes(text: str, min_chars: int = 1,
@@ -92,7 +102,7 @@ def paragraph_hashes(text: str, min_chars: int = 1,
     hashes: list[int | None] = []
     for start, end in spans:
         norm = normalise_paragraph(text[start:end], digits)
-        hashes.append(_hash64(norm) if len(norm) >= min_chars else None)
+        hashes.append(_hash64(norm) if is_counted(norm, min_chars) else None)
     return spans, hashes
 
 
@@ -490,6 +500,6 @@ def paragraphs_main(args: argparse.Namespace, runner: Runner) -> int:
 
 __all__ = [
     "DROP_REASON", "add_paragraph_arguments", "count_step", "dedup_paragraphs",
-    "expand_paragraph_inputs", "hash_step", "normalise_paragraph", "paragraph_hashes", "paragraph_spans",
+    "expand_paragraph_inputs", "hash_step", "is_counted", "normalise_paragraph", "paragraph_hashes", "paragraph_spans",
     "paragraphs_main", "remove_paragraphs", "rewrite_step",
 ]
