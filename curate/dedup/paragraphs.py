@@ -393,7 +393,8 @@ def dedup_paragraphs(files: list[str], out_dir: str, work_dir: str, config: Para
                      rejected_dir: str | None = None) -> dict[str, Any]:
     """Remove repeated paragraphs from ``files`` (Parquet/JSONL files, directories such as a run's ``data/``,
     or globs), writing each file rewritten to ``out_dir`` under the same relative path. ``work_dir`` holds
-    the intermediate files (left there; the caller removes it). Returns the statistics: per-language counts
+    the intermediate files (``rows/paragraph/``, ``remove/``, ``hashes/``, ``offsets.npy``: cleared first, left
+    after; the caller removes them). Returns the statistics: per-language counts
     (``languages``), ``dropped`` ({reason: documents}), ``documents_written``, ``characters_written``,
     ``paragraphs`` (seen, removed, distinct, repeated) and the ``outputs``."""
     config.validate()
@@ -401,8 +402,9 @@ def dedup_paragraphs(files: list[str], out_dir: str, work_dir: str, config: Para
     out_dir, work_dir = out_dir.rstrip("/"), work_dir.rstrip("/")
     layout = _Layout(work_dir, len(inputs))
     fs, real = _fs(work_dir)
-    if fs.exists(real):  # a previous attempt's rows would join this one's: start clean
-        fs.rm(real, recursive=True)
+    for sub in (f"rows/{KIND}", "remove", "hashes", "offsets.npy"):  # a previous attempt's rows would join
+        if fs.exists(f"{real}/{sub}"):                                # this one's: start clean (ours only)
+            fs.rm(f"{real}/{sub}", recursive=True)
     fs.makedirs(real, exist_ok=True)
     hashed = runner.map(functools.partial(hash_step, work_dir=work_dir, config=config),
                         [(i, p) for i, (p, _) in enumerate(inputs)], desc="paragraphs: hash")
