@@ -10,7 +10,8 @@ Per tokenizer in ``../shared/data/tokenizer/*.json``, interleaved, ``--repeat`` 
 ``tokenize_dataset`` with the local runner end to end (tokenizer load, Parquet read, encode, run files,
 shard copy, lineage, sha256, manifest) into a fresh directory, plain and rehydrated. Reported: input
 tokens/s (the tokeniser's work: tokens before rehydration over wall seconds), written tokens/s
-(tokens in the shards over wall seconds), and the cost of rehydration (rehydrated / plain seconds).
+(tokens in the shards over wall seconds), and the cost of rehydration (rehydrated / plain seconds, wall
+and CPU of this process, the latter less disturbed by other processes on a shared machine).
 Then, from the lineage of the last rehydrated run: the distance in tokens between consecutive copies of a
 document (minimum, median, pairs with none between them), and the share of up-sampled documents whose
 copies span more than one shard.
@@ -68,7 +69,7 @@ def write_input(root: Path, corpus: dict[str, list[str]]) -> None:
 
 
 def tokenize(tokenizer_file: Path, input_dir: Path, out: Path, shard_tokens: int, rehydrate: str | None
-             ) -> tuple[dict, float]:
+             ) -> tuple[dict, float, float]:
     import curate.tokenize as tk
     from curate.runners.local import LocalRunner
     from curate.tokenize.tokenizer import _TOKENIZERS
@@ -77,10 +78,10 @@ def tokenize(tokenizer_file: Path, input_dir: Path, out: Path, shard_tokens: int
     if out.exists():
         shutil.rmtree(out)
     config = tk.TokenizeConfig(tokenizer=str(tokenizer_file), shard_tokens=shard_tokens, rehydrate=rehydrate)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with LocalRunner() as runner:
         result = tk.tokenize_dataset([str(input_dir)], str(out), config, runner)
-    return result, time.perf_counter() - start
+    return result, time.perf_counter() - start, time.process_time() - cpu
 
 
 def copy_distances(out: Path, manifest: dict) -> dict[str, float]:
@@ -143,12 +144,14 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for tokenizer_file in tokenizer_files:
         seconds: dict[str, list[float]] = {"plain": [], "rehydrated": []}
+        cpu_seconds: dict[str, list[float]] = {"plain": [], "rehydrated": []}
         last: dict[str, dict] = {}
         for _ in range(args.repeat):
             for side in seconds:
-                result, elapsed = tokenize(tokenizer_file, input_dir, workdir / side, args.shard_tokens,
-                                           args.table if side == "rehydrated" else None)
+                result, elapsed, cpu = tokenize(tokenizer_file, input_dir, workdir / side, args.shard_tokens,
+                                                args.table if side == "rehydrated" else None)
                 seconds[side].append(elapsed)
+                cpu_seconds[side].append(cpu)
                 last[side] = result
         plain, hydrated = last["plain"], last["rehydrated"]
         r = hydrated["rehydrate"]
@@ -157,11 +160,13 @@ def main(argv: list[str] | None = None) -> int:
         row = {"tokenizer": tokenizer_file.name, "tokens_before": r["tokens_before"], "tokens_after": r["tokens_after"],
                "documents_before": r["documents_before"], "documents_after": r["documents_after"],
                "shards_plain": len(plain["shards"]), "shards_rehydrated": len(hydrated["shards"]),
-               "seconds": seconds,
+               "seconds": seconds, "cpu_seconds": cpu_seconds,
                "input_tokens_per_s": {k: r["tokens_before"] / statistics.median(v) for k, v in seconds.items()},
                "written_tokens_per_s": {"plain": plain["tokens"] / statistics.median(seconds["plain"]),
                                         "rehydrated": r["tokens_after"] / statistics.median(seconds["rehydrated"])},
                "time_ratio_median": statistics.median(seconds["rehydrated"]) / statistics.median(seconds["plain"]),
+               "cpu_ratio_median": (statistics.median(cpu_seconds["rehydrated"])
+                                    / statistics.median(cpu_seconds["plain"])),
                **distances}
         results.append(row)
         print(f"\n{tokenizer_file.name}: {r['tokens_before']:,} -> {r['tokens_after']:,} tokens "
@@ -171,8 +176,10 @@ def main(argv: list[str] | None = None) -> int:
             every = ", ".join(f"{v:.2f}" for v in values)
             print(f"  {side:<10} median {statistics.median(values):6.2f} s (all {every})   input "
                   f"{row['input_tokens_per_s'][side] / 1e6:6.3f} M tokens/s   written "
-                  f"{row['written_tokens_per_s'][side] / 1e6:6.3f} M tokens/s")
-        print(f"  rehydrated / plain time (median): {row['time_ratio_median']:.3f}")
+                  f"{row['written_tokens_per_s'][side] / 1e6:6.3f} M tokens/s   CPU median "
+                  f"{statistics.median(cpu_seconds[side]):6.2f} s")
+        print(f"  rehydrated / plain (median): wall time {row['time_ratio_median']:.3f}, CPU time "
+              f"{row['cpu_ratio_median']:.3f}")
         print(f"  copies of a document: gap min {distances['copies_gap_min_tokens']:,} tokens, median "
               f"{distances['copies_gap_median_tokens']:,.0f}, {distances['adjacent_copy_pairs']} adjacent of "
               f"{distances['copy_pairs']:,} pairs; {distances['share_spanning_shards']:.1%} of "
