@@ -76,6 +76,13 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     return classify_main(args, runner_for(args.runner, address=args.address, num_cpus=args.num_cpus))
 
 
+def _cmd_decontaminate(args: argparse.Namespace) -> int:
+    from curate.decontam.command import decontaminate_main
+    from curate.runners import runner_for
+
+    return decontaminate_main(args, runner_for(args.runner, address=args.address, num_cpus=args.num_cpus))
+
+
 def _cmd_train_classifier(args: argparse.Namespace) -> int:
     from curate.classify.train import train_main
 
@@ -181,6 +188,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_classify_arguments(classify)
     classify.set_defaults(func=_cmd_classify)
+
+    from curate.decontam.command import add_decontaminate_arguments
+
+    decontaminate = sub.add_parser(
+        "decontaminate", help="drop (or annotate) Parquet/JSONL documents sharing 13-grams (or whole short items) "
+                              "with benchmark files; index built once, reusable"
+    )
+    add_decontaminate_arguments(decontaminate)
+    decontaminate.set_defaults(func=_cmd_decontaminate)
 
     train = sub.add_parser(
         "train-classifier", help="train a fastText quality classifier from positive and negative documents"
