@@ -24,6 +24,7 @@ from typing import Any, Literal
 from curate.card.ai_act import AiActConfig
 from curate.classify.config import ClassifyConfig
 from curate.configlib import from_dict, read_yaml
+from curate.decontam.config import DecontamConfig
 from curate.dedup.config import NearDupConfig
 from curate.errors import ConfigError
 from curate.fields import help_field as _help
@@ -96,6 +97,9 @@ class PipelineConfig:
     langid: LangIdConfig = _help("language identification", factory=LangIdConfig)
     quality: QualityConfig = _help("quality filters", factory=QualityConfig)
     pii: PiiConfig = _help("PII redaction (e-mail, phone, IP, IBAN, national ids with check digits)", factory=PiiConfig)
+    decontaminate: DecontamConfig | None = _help("benchmark decontamination right after language identification: "
+                                                 "documents sharing an n-gram with a benchmark item are dropped "
+                                                 "or annotated", None)
     dedup: DedupConfig = _help("deduplication", factory=DedupConfig)
     classify: list[ClassifyConfig] = _help("model scorers run over the deduplicated documents (after dedup, before "
                                            "tokenize): each adds signals[classifier.<name>]", factory=list)
@@ -168,6 +172,13 @@ def load_pipeline(path: Path, overrides: dict[str, Any] | None = None) -> Pipeli
                     entry[key] = _relative_to(base, value)
                 elif isinstance(value, list):
                     entry[key] = [_relative_to(base, v) if isinstance(v, str) else v for v in value]
+    decontaminate = data.get("decontaminate")  # benchmark files and the index relative to the pipeline file
+    if isinstance(decontaminate, dict):
+        if isinstance(decontaminate.get("against"), list):
+            decontaminate["against"] = [_relative_to(base, p) if isinstance(p, str) else p
+                                        for p in decontaminate["against"]]
+        if isinstance(decontaminate.get("index"), str):
+            decontaminate["index"] = _relative_to(base, decontaminate["index"])
     for dotted, value in (overrides or {}).items():
         if value is None:
             continue
@@ -212,5 +223,7 @@ def validate(config: PipelineConfig) -> None:
         if unknown:
             raise ConfigError(f"select.score: {', '.join(unknown)} is computed by no classify: entry "
                               f"(these are: {', '.join(sorted(names)) or 'none'})")
+    if config.decontaminate is not None:
+        config.decontaminate.validate()
     if config.extract.timeout_s <= 0:
         raise ConfigError(f"extract.timeout_s: must be > 0, got {config.extract.timeout_s}")

@@ -34,6 +34,7 @@ from curate import console
 from curate.card import write_card
 from curate.card.stats_extra import finalize as finalize_content
 from curate.config import PipelineConfig
+from curate.decontam.stage import DecontamStage
 from curate.dedup import DedupKinds, ExactHashStage, find_duplicates, resolve_bucket, scan_work_file
 from curate.errors import OutputError
 from curate.io import InputShard, expand_inputs, read_shard_done, shard_key, write_json, write_text
@@ -62,6 +63,8 @@ def build_stages(config: PipelineConfig) -> list[Stage]:
     if config.prefilter.enabled:
         stages.append(PrefilterStage(config.prefilter, config.langid.languages))
     stages += [ExtractStage(config.extract), LangIdStage(config.langid)]
+    if config.decontaminate is not None:  # right after LID: before quality filters and dedup
+        stages.append(DecontamStage(config.decontaminate))
     if config.quality.enabled:
         stages.append(QualityStage(config.quality, config.langid.languages))
     if config.pii.enabled:
@@ -193,6 +196,9 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
         log.info("%s already holds this run (config %s); nothing to do", layout.root, config.config_hash())
         return done
     pending, resumed_files = _resume(layout, shards)
+    decontam = next((s for s in stages if isinstance(s, DecontamStage)), None)
+    if decontam is not None:  # the benchmark index, built (or checked) once here, before any worker runs
+        decontam.prepare(layout.work)
     runner = runner or make_runner(config)
     shards_line = f"{len(shards)} input shard(s)"
     if len(pending) < len(shards):
@@ -264,6 +270,7 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
             if layout.exists(staged):
                 layout.fs.mv(fsspec.core.url_to_fs(staged)[1], fsspec.core.url_to_fs(final)[1], recursive=True)
         lap("write", f"{data_written:,} documents in {sum(kind == 'data' for kind, _, _ in targets)} Parquet file(s)")
+        decontaminated = _decontam_summary(decontam, stats, layout, runner) if decontam else None
         classified = None
         if config.classify and stats.documents_kept:
             classified = _classify_step(layout, config, runner, stats)
@@ -303,6 +310,7 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
         "tokenized": tokenized,
         **({"classify": classified["classify"]} if classified else {}),
         **({"select": classified["select"]} if classified and "select" in classified else {}),
+        **({"decontaminate": decontaminated} if decontaminated else {}),
         "content": finalize_content(stats.content, config.card.top_domains_share),
         "lid_thresholds": next(s.thresholds for s in stages if isinstance(s, LangIdStage)),
         "versions": _versions(),
@@ -343,6 +351,24 @@ def _classify_step(layout: Layout, config: PipelineConfig, runner: Runner, stats
             raise OutputError(f"selection wrote {result['documents_written']} documents, RUN/data holds "
                               f"{stats.documents_kept}")
     return result
+
+
+def _decontam_summary(stage: DecontamStage, stats: RunStats, layout: Layout, runner: Runner) -> dict[str, Any]:
+    """stats.json ``decontaminate``: contaminated documents per benchmark (drop: the stage's drops by reason;
+    annotate: the written documents' ``decontam.benchmark.<name>`` signals)."""
+    from curate.decontam.command import count_annotated, summary_section
+    from curate.decontam.stage import REASON
+
+    found: Counter[str] = Counter()
+    if stage.config.action == "drop":
+        for reason, n in stats.drops.get(stage.name, {}).items():
+            found[reason.removeprefix(REASON)] += n
+    elif layout.exists(layout.data):
+        files = sorted(p for p in layout.fs.find(fsspec.core.url_to_fs(layout.data)[1]) if p.endswith(".parquet"))
+        for counts in runner.map(count_annotated, files, desc="decontaminate: count"):
+            found.update(counts)
+    assert stage.meta is not None
+    return summary_section(stage.config, stage.meta, found, stage.config.index)
 
 
 def _documents_line(counted: dict[str, int], seconds: float) -> str:

@@ -250,6 +250,7 @@ def render_card(stats: dict[str, Any], plots: dict[str, str] | None = None) -> s
         lines.pop()
     lines += _funnel_section(stats, facts)
     lines += _dedup_section(stats)
+    lines += _decontam_section(stats)
     lines += selection_section(stats, plots)
     lines += _lid_section(stats, facts)
     lines += _domains_section(stats, content)
@@ -320,6 +321,21 @@ def _dedup_section(stats: dict[str, Any]) -> list[str]:
                       f"{mh.get('scope')}, keep {mh.get('keep')}; {_fmt(_int(dedup.get('clusters')))} clusters "
                       f"holding {_fmt(_int(dedup.get('documents_in_clusters')))} documents. Kept documents carry "
                       "`cluster_size` (for up-sampling)."]
+    return lines
+
+
+def _decontam_section(stats: dict[str, Any]) -> list[str]:
+    section = stats.get("decontaminate")
+    if not section:
+        return []
+    verb = "dropped" if section.get("action") == "drop" else "kept, annotated with signals `decontam.*`"
+    lines = ["", "## Benchmark decontamination", "",
+             f"Documents sharing a {section.get('ngram')}-word n-gram with a benchmark item (or containing a whole "
+             f"item of {section.get('min_words')} to {section.get('ngram')} words) were {verb}.", "",
+             "| benchmark | records | items | too short | contaminated documents |", "|---|---:|---:|---:|---:|"]
+    for b in section.get("benchmarks", []):
+        lines.append(f"| {b['name']} | {_fmt(_int(b.get('records')))} | {_fmt(_int(b.get('items')))} | "
+                     f"{_fmt(_int(b.get('skipped_short')))} | {_fmt(_int(b.get('contaminated_documents')))} |")
     return lines
 
 

@@ -162,11 +162,22 @@ def build_summary(stats: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any
                                    "lists": ((stats.get("config") or {}).get("url_filter") or {}).get("blocklists")},
                 "quality_filters": {"documents_removed": sum(quality.values()), "by_reason": quality},
                 "pii_redactions": pii,
+                **({"benchmark_decontamination": _decontamination(stats["decontaminate"])}
+                   if stats.get("decontaminate") else {}),
                 "provider_statement": cfg.illegal_content_measures or "not stated",
             },
             "3_3_other_information": cfg.other_information or "not stated",
         },
     }
+
+
+def _decontamination(section: dict[str, Any]) -> dict[str, Any]:
+    """Which benchmark files the documents were checked against, and how many contained their text."""
+    verb = "removed" if section.get("action") == "drop" else "kept and annotated"
+    return {"method": f"documents sharing a {section.get('ngram')}-word n-gram (or a whole item of "
+                      f"{section.get('min_words')} words or more) with a benchmark item were {verb}",
+            "benchmarks": {b["name"]: b["contaminated_documents"] for b in section.get("benchmarks", [])},
+            "benchmark_files": [b["path"] for b in section.get("benchmarks", [])]}
 
 
 def _md_value(value: Any) -> str:

@@ -37,7 +37,7 @@ from curate.classify.files import UNDETERMINED, FileScorer, _prepare, read_batch
 from curate.decontam.config import DecontamConfig
 from curate.decontam.index import benchmark_files, bytes_per_ngram, load_index
 from curate.decontam.match import Matcher
-from curate.decontam.stage import ensure_index, match_signals
+from curate.decontam.stage import annotated_counts, ensure_index, match_signals
 from curate.errors import AccountingError, ConfigError, InputError, OutputError
 from curate.io import claim_output_dir, detect_format, open_input, write_json, write_parquet
 from curate.runners import Runner
@@ -290,3 +290,9 @@ def add_decontaminate_arguments(parser: Any) -> None:
     parser.add_argument("--runner", choices=["local", "ray"], default="local", help="execution engine (default: local)")
     parser.add_argument("--address", metavar="ADDR", help="join this Ray cluster")
     parser.add_argument("--num-cpus", type=int, metavar="N", help="CPUs of the local Ray")
+
+
+def count_annotated(path: str) -> Counter[str]:
+    """Documents per benchmark annotated in one written Parquet file (a pipeline with ``action: annotate``)."""
+    with fsspec.open(path, "rb") as fh:
+        return annotated_counts(pq.read_table(fh, columns=["signals"]).column("signals"))

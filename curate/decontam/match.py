@@ -125,8 +125,10 @@ class Matcher:
         if not len(docs):
             return out
         # distinct entries per document (an n-gram repeated in a document counts once), then per record
-        items = np.where(kinds == 0, np.asarray(self.ngram_item)[np.where(kinds == 0, entries, 0)],
-                         np.asarray(self.head_item)[np.where(kinds == 1, entries, 0)]).astype(np.int64)
+        items = np.empty(len(docs), dtype=np.int64)
+        is_ngram = kinds == 0
+        items[is_ngram] = np.asarray(self.ngram_item)[entries[is_ngram]]
+        items[~is_ngram] = np.asarray(self.head_item)[entries[~is_ngram]]
         entry_key = np.unique(np.stack([docs, entries * 2 + kinds, items], axis=1), axis=0)
         docs, items = entry_key[:, 0], entry_key[:, 2]
         files = np.asarray(self.item_file)[items].astype(np.int64)
