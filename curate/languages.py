@@ -14,6 +14,11 @@ which marks end a sentence, two stop-word lists, and the language's quality thre
   encyclopedic content words removed.
 * ``quality``: per filter family, the thresholds that differ from the paper defaults, each group with
   the ``source`` its numbers come from. Checked against the filters' parameters at load.
+* ``lid_calibration`` (optional): what ``scripts/derive_lid_thresholds.py`` measured for the LID
+  (issue 19): ``stopword_rate`` (the median share of a paragraph's words on the language's full
+  stop-word list, which :mod:`curate.lid` tests a text labelled this language against) and
+  ``source`` (how and when it and ``lid_threshold`` were derived). Read by
+  :func:`load_lid_calibration`; not a field of :class:`LanguageConfig`.
 
 Every error names the file and the key.
 
@@ -25,6 +30,7 @@ The :class:`LanguageConfig` record, the word rules and :data:`EU_LANGUAGES` live
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 
 from curate.configlib import from_dict, read_yaml
@@ -40,8 +46,34 @@ from curate.langconfig import (
     normalize_word,
 )
 
-__all__ = ["EU_LANGUAGES", "WORD_SPLITS", "_WORD", "LanguageConfig", "language_config_dir", "load_language",
-           "load_language_file", "normalize_word"]
+__all__ = ["EU_LANGUAGES", "WORD_SPLITS", "_WORD", "LanguageConfig", "LidCalibration", "language_config_dir",
+           "load_language", "load_language_file", "load_lid_calibration", "normalize_word"]
+
+#: The optional per-language LID block (see the module docstring).
+LID_CALIBRATION_KEY = "lid_calibration"
+
+
+@dataclass(frozen=True)
+class LidCalibration:
+    """A language's measured stop-word rate for the LID and where it (and ``lid_threshold``) came from."""
+
+    stopword_rate: float | None = None
+    source: str = ""
+
+
+def _lid_calibration(data: dict, path: Path) -> LidCalibration:
+    block = data.get(LID_CALIBRATION_KEY)
+    if block is None:
+        return LidCalibration()
+    if not isinstance(block, dict):
+        raise ConfigError(f"{path}: {LID_CALIBRATION_KEY}: expected a mapping with stopword_rate and source")
+    calibration = from_dict(LidCalibration, block, where=f"{path}: {LID_CALIBRATION_KEY}")
+    rate = calibration.stopword_rate
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 < rate < 1.0):
+        raise ConfigError(f"{path}: {LID_CALIBRATION_KEY}.stopword_rate must be a number in (0, 1), got {rate!r}")
+    if not str(calibration.source).strip():
+        raise ConfigError(f"{path}: {LID_CALIBRATION_KEY}.source: say how and when the values were derived")
+    return calibration
 
 
 def _validate(config: LanguageConfig, path: Path) -> None:
@@ -84,7 +116,8 @@ def load_language_file(path: Path) -> LanguageConfig:
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping")
-    config = from_dict(LanguageConfig, data, where=str(path))
+    _lid_calibration(data, path)
+    config = from_dict(LanguageConfig, {k: v for k, v in data.items() if k != LID_CALIBRATION_KEY}, where=str(path))
     if config.code != path.stem:
         raise ConfigError(f"{path}: code {config.code!r} does not match the file name")
     _validate(config, path)
@@ -97,3 +130,12 @@ def load_language(code: str) -> LanguageConfig:
     if not path.is_file():
         raise ConfigError(f"no language config for {code!r} ({path}); supported: {', '.join(EU_LANGUAGES)}")
     return load_language_file(path)
+
+
+@functools.cache
+def load_lid_calibration(code: str) -> LidCalibration:
+    """The ``lid_calibration`` block of ``language_configs/<code>.yaml`` (empty if the file has none)."""
+    path = language_config_dir() / f"{code}.yaml"
+    load_language(code)  # validates the whole file (and names it when missing)
+    data = read_yaml(path)
+    return _lid_calibration(data, path)

