@@ -125,15 +125,20 @@ class Matcher:
         if not len(docs):
             return out
         # distinct entries per document (an n-gram repeated in a document counts once), then per record
+        entry_key = np.unique((docs << 42) | (entries << 1) | kinds.astype(np.int64))  # one 1-d sort
+        docs, entries, kinds = entry_key >> 42, (entry_key & ((1 << 42) - 1)) >> 1, entry_key & 1
         items = np.empty(len(docs), dtype=np.int64)
         is_ngram = kinds == 0
         items[is_ngram] = np.asarray(self.ngram_item)[entries[is_ngram]]
         items[~is_ngram] = np.asarray(self.head_item)[entries[~is_ngram]]
-        entry_key = np.unique(np.stack([docs, entries * 2 + kinds, items], axis=1), axis=0)
-        docs, items = entry_key[:, 0], entry_key[:, 2]
         files = np.asarray(self.item_file)[items].astype(np.int64)
         records = np.asarray(self.item_record)[items].astype(np.int64)
-        groups, counts = np.unique(np.stack([docs, files, records], axis=1), axis=0, return_counts=True)
+        order = np.lexsort((records, files, docs))
+        docs, files, records = docs[order], files[order], records[order]
+        starts = np.flatnonzero(np.r_[True, (docs[1:] != docs[:-1]) | (files[1:] != files[:-1])
+                                      | (records[1:] != records[:-1])])
+        counts = np.diff(np.r_[starts, len(docs)])
+        groups = np.stack([docs[starts], files[starts], records[starts]], axis=1)
         for (doc, file, record), count in zip(groups.tolist(), counts.tolist(), strict=True):
             best = out[doc]
             if best is None or count > best.ngrams:  # ties: the first file and record (np.unique sorts them)
