@@ -44,6 +44,7 @@ from curate.decontam.text import (
     code_points,
     ngram_hash,
     split_words,
+    word_buffers,
 )
 from curate.errors import ConfigError, InputError, OutputError
 from curate.io import _expand_one, detect_format
@@ -152,12 +153,7 @@ def _item_grams(cps, bounds, classes, n, m):  # type: ignore[no-untyped-def]
     """For each text of a batch: its word count; every N-gram hash (with the text's number) of texts of at
     least N words; the head hash, length and whole hash of texts of m to N - 1 words."""
     k = bounds.shape[0] - 1
-    longest = 1
-    for t in range(k):
-        longest = max(longest, bounds[t + 1] - bounds[t])
-    hashes = np.empty(longest, dtype=np.uint64)
-    starts = np.empty(longest, dtype=np.int64)
-    ends = np.empty(longest, dtype=np.int64)
+    hashes, starts, ends = word_buffers(bounds)
     out_hash = np.empty(max(cps.shape[0], 1), dtype=np.uint64)
     out_text = np.empty(max(cps.shape[0], 1), dtype=np.int64)
     head_hash = np.empty(k, dtype=np.uint64)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from curate.decontam.index import Index
-from curate.decontam.text import char_classes, code_points, ngram_hash, split_words
+from curate.decontam.text import char_classes, code_points, ngram_hash, split_words, word_buffers
 from curate.jit import njit
 
 
@@ -51,12 +51,7 @@ def _probe(bitmap, shift, h):  # type: ignore[no-untyped-def]
 def _scan(cps, bounds, classes, n, m, bitmap, shift, keys, head_hash, head_len, head_full):  # type: ignore[no-untyped-def]
     """Hits of a batch: ``(document, entry, kind)`` with kind 0 an n-gram entry, 1 a short-item entry."""
     k = bounds.shape[0] - 1
-    longest = 1
-    for t in range(k):
-        longest = max(longest, bounds[t + 1] - bounds[t])
-    words = np.empty(longest, dtype=np.uint64)
-    starts = np.empty(longest, dtype=np.int64)
-    ends = np.empty(longest, dtype=np.int64)
+    words, starts, ends = word_buffers(bounds)
     cap = 64
     hit_doc = np.empty(cap, dtype=np.int64)
     hit_entry = np.empty(cap, dtype=np.int64)

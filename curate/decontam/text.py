@@ -148,6 +148,16 @@ def split_words(cps: np.ndarray, start: int, end: int, classes: np.ndarray, hash
 
 
 @njit
+def word_buffers(bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Arrays for :func:`split_words` big enough for the longest of the texts ``bounds`` delimits."""
+    longest = 1
+    for t in range(bounds.shape[0] - 1):
+        longest = max(longest, bounds[t + 1] - bounds[t])
+    return (np.empty(longest, dtype=np.uint64), np.empty(longest, dtype=np.int64),
+            np.empty(longest, dtype=np.int64))
+
+
+@njit
 def ngram_hash(words: np.ndarray, first: int, length: int) -> np.uint64:
     """The hash of ``words[first:first+length]`` (depends on the length: a seed per length)."""
     h = mix64(np.uint64(length) * _GOLDEN)
