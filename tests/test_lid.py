@@ -14,8 +14,9 @@ import sys
 import pytest
 from conftest import REPO, shared
 
-from curate.config import LangIdConfig
+from curate.config import EU_LANGUAGES, LangIdConfig
 from curate.errors import ConfigError
+from curate.languages import load_language
 from curate.lid import (
     CLUSTERS,
     LanguageIdentifier,
@@ -257,11 +258,11 @@ def test_quality_floor_on_shared_paragraphs(identifier):
 
 def test_regional_languages_absorbed_no_more_than_today(identifier):
     """A guard, not the goal: the 30 regional and minority languages added to ../shared/data for issue 19
-    (Silesian, Scots, Alemannic, Sorbian, ...) are labelled a target in 34.3 % of paragraphs today
-    (2026-12-04); issue 19 brings that down. This fails if a change makes it worse."""
+    (Silesian, Scots, Alemannic, Sorbian, ...) were labelled a target in 34.3 % of paragraphs before
+    issue 19 (2026-12-04), 3.1 % after it (2026-12-05). This fails if a change makes it worse."""
     result = _shared_paragraphs(identifier, lambda code: code not in FIRST_DISTRACTORS)
     assert result["distractors"] >= 400
-    assert result["distractor_target_rate"] <= 0.36
+    assert result["distractor_target_rate"] <= 0.05
 
 
 def test_py3langid_arrays_are_cached_and_give_the_same_scores(tmp_path, monkeypatch):
@@ -281,3 +282,129 @@ def test_py3langid_works_without_a_writable_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("CURATE_CACHE_DIR", str(blocker / "cache"))
     scorer = Py3LangIdScorer()
     assert scorer.top(SENTENCES["lb"], 1)[0][0] == "lb"
+
+
+# -- issue 19: neighbours outside every list, mixed documents, derived thresholds ---------------------
+
+#: Regional languages written for this test (not from any data file), each close to a target that
+#: lid.176 / py3langid read it as. None of them is in a cluster or a marker file.
+REGIONAL = {
+    "ast": "Ayeri fuimos a la playa cola mio familia y depués xintemos nuna sidrería cerca del puertu, "
+           "onde nos diximos que yeren les meyores cebolles rellenes de tola villa.",
+    "szl": "Wczoraj my byli na placu z cołkōm familijōm, a potym my jedli we karczmie kole dworca, kaj "
+           "nōm godali, iże to sōm nojlepsze kluski we cołkim mieście.",
+    "sco": "Yesterday we gaed doon tae the shore wi the hale faimly, an efter that we had oor denner in a "
+           "wee howff near the harbour, whaur they telt us it wis the best fish in the toon.",
+    "gsw": "Geschter simmer mit de ganze Familie a See gsi und nachher hämmer in ere chline Beiz bim "
+           "Hafe z Mittag gässe, wo's gheisse hät, das seig de bescht Fisch vo de ganze Stadt.",
+}
+
+
+def _labels(identifier, codes):
+    return {code: identifier.predict([REGIONAL[code]])[0][0] for code in codes}
+
+
+def test_regional_neighbours_stay_non_target(identifier):
+    from curate.lid import TARGETS
+
+    got = _labels(identifier, ["ast", "gsw"])
+    assert not {code: lang for code, lang in got.items() if lang in TARGETS}, got
+
+
+@pytest.mark.xfail(strict=True, reason="known limit (issue 19): neither model knows Silesian or Scots and a "
+                   "single sentence's stop-words are too few to refuse pl / en; paragraphs are caught more often")
+def test_silesian_and_scots_sentences_stay_non_target(identifier):
+    from curate.lid import TARGETS
+
+    got = _labels(identifier, ["szl", "sco"])
+    assert not {code: lang for code, lang in got.items() if lang in TARGETS}, got
+
+
+def _document(*paragraphs: str) -> str:
+    return "\n".join(paragraphs)
+
+
+DE = ("Der Gemeinderat hat beschlossen, dass die neue Bibliothek im September eröffnet wird. Die Arbeiten an "
+      "dem alten Gebäude sollen den ganzen Sommer über dauern, und die Kosten werden vom Land mitgetragen.")
+FR = ("Le conseil municipal a décidé que la nouvelle bibliothèque ouvrira en septembre. Les travaux dans "
+      "l'ancien bâtiment dureront tout l'été, et les coûts seront partagés avec la région et l'État.")
+
+
+def test_mixed_document_is_dropped_with_its_share():
+    stage = LangIdStage(LangIdConfig())
+    mixed = _document(DE, DE.replace("September", "Oktober"), FR, FR.replace("septembre", "octobre"))
+    clean = _document(DE, DE.replace("September", "Oktober"), DE.replace("Land", "Bund"), DE.replace("alten", "neuen"))
+    quoted = _document(DE, "“The best way to predict the future is to invent it,” as Alan Kay said.",
+                       DE.replace("September", "Oktober"), DE.replace("Land", "Bund"))
+    menu = _document("Home | About us | News | Contact | Privacy policy", DE, DE.replace("September", "Oktober"),
+                     DE.replace("Land", "Bund"))
+    table = work_table({"id": ["mixed", "clean", "quoted", "menu"], "text": [mixed, clean, quoted, menu],
+                        "url": [None] * 4})
+    rows = {r["id"]: r for r in stage(table).to_pylist()}
+    assert rows["mixed"]["drop_reason"] == "mixed_language"
+    assert 0.25 < dict(rows["mixed"]["signals"])["langid.language_share"] < 0.85
+    assert dict(rows["mixed"]["signals"])["langid.segments"] >= 2
+    for key in ("clean", "quoted", "menu"):
+        assert rows[key]["drop_reason"] is None, key
+        assert rows[key]["language"] == "de"
+        assert dict(rows[key]["signals"])["langid.language_share"] == 1.0
+    # the share is configurable; 0 never drops
+    relaxed = LangIdStage(LangIdConfig(min_language_share=0.0))
+    assert relaxed(table.slice(0, 1)).column("drop_reason").to_pylist() != ["mixed_language"]
+
+
+def test_segments_merge_short_lines_and_cut_long_ones():
+    from curate.stages.langid import SEGMENT_MAX_CHARS, SEGMENT_MIN_CHARS, segments
+
+    assert segments("") == []
+    assert segments("Home\nAbout\n" + DE) == ["Home\nAbout\n" + DE]  # short lines join the next
+    long_line = " ".join([DE] * 6)
+    parts = segments(long_line)
+    assert len(parts) >= 2 and all(SEGMENT_MIN_CHARS <= len(p) <= SEGMENT_MAX_CHARS for p in parts[:-1])
+    assert " ".join(parts).split() == long_line.split()
+
+
+def test_lid_calibration_has_provenance_and_valid_values():
+    from curate.languages import load_lid_calibration
+
+    for code in EU_LANGUAGES:
+        calibration = load_lid_calibration(code)
+        assert 0.1 < calibration.stopword_rate < 0.9, code
+        assert "derive_lid_thresholds.py" in calibration.source, code
+        assert 0.3 <= load_language(code).lid_threshold <= 0.9, code  # FineWeb-2's clamp
+
+
+def test_lid_calibration_errors_name_the_file(tmp_path):
+    base = (REPO / "language_configs" / "de.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "de.yaml"
+    bad.write_text(base.replace("stopword_rate: ", "stopword_rate: 1"), encoding="utf-8")
+    from curate.configlib import read_yaml
+    from curate.languages import _lid_calibration
+
+    with pytest.raises(ConfigError, match="de.yaml: lid_calibration.stopword_rate"):
+        _lid_calibration(read_yaml(bad), bad)
+
+
+def test_derivation_script_reproduces_the_files():
+    """scripts/derive_lid_thresholds.py on the shared data gives exactly the values in language_configs/."""
+    path = shared("langid")
+    sys.path.insert(0, str(REPO / "scripts"))
+    import derive_lid_thresholds
+
+    from curate.languages import load_lid_calibration
+
+    values = derive_lid_thresholds.derive(derive_lid_thresholds.load_texts(path))
+    for code, (rate, threshold) in values.items():
+        assert (load_lid_calibration(code).stopword_rate, load_language(code).lid_threshold) == (rate, threshold), code
+    assert derive_lid_thresholds.fineweb2_threshold([0.9, 0.1, 0.1]) == 0.3  # clamped below
+    assert derive_lid_thresholds.fineweb2_threshold([1.0, 1.0]) == 0.9  # and above
+
+
+def test_in_sample_targets_on_shared_paragraphs(identifier):
+    """Issue 19's paragraph targets with all 45 distractor languages (in-sample; the held-out numbers are
+    benchmarks/bench_lid_heldout.py's). Measured 2026-12-05: macro-F1 0.988, lowest pl 0.945, 2.5 %."""
+    result = _shared_paragraphs(identifier, lambda code: True)
+    assert result["distractors"] >= 700
+    assert result["macro_f1"] >= 0.985
+    assert min(result["f1"].values()) >= 0.93
+    assert result["distractor_target_rate"] <= 0.03
