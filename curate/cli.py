@@ -62,6 +62,13 @@ def _cmd_dedup(args: argparse.Namespace) -> int:
     return dedup_main(args.inputs, args.output, runner, **opts)
 
 
+def _cmd_dedup_paragraphs(args: argparse.Namespace) -> int:
+    from curate.dedup import paragraphs_main
+    from curate.runners import runner_for
+
+    return paragraphs_main(args, runner_for("local"))
+
+
 def _cmd_tokenize(args: argparse.Namespace) -> int:
     from curate.runners import runner_for
     from curate.tokenize import tokenize_main
@@ -170,6 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
     dedup.add_argument("--against", nargs="+", metavar="INDEX",
                        help="indices of earlier runs to dedup against; their documents are never dropped")
     dedup.set_defaults(func=_cmd_dedup)
+
+    from curate.dedup import add_paragraph_arguments
+
+    paragraphs = sub.add_parser(
+        "dedup-paragraphs", help="remove paragraphs (lines) repeated in many documents from Parquet/JSONL documents"
+    )
+    add_paragraph_arguments(paragraphs)
+    paragraphs.set_defaults(func=_cmd_dedup_paragraphs)
 
     from curate.tokenize import add_tokenize_arguments
 

@@ -25,7 +25,7 @@ from curate.card.ai_act import AiActConfig
 from curate.classify.config import ClassifyConfig
 from curate.configlib import from_dict, read_yaml
 from curate.decontam.config import DecontamConfig
-from curate.dedup.config import NearDupConfig
+from curate.dedup.config import NearDupConfig, ParagraphDedupConfig
 from curate.errors import ConfigError
 from curate.fields import help_field as _help
 from curate.langconfig import EU_LANGUAGES
@@ -38,6 +38,7 @@ from curate.stages.prefilter import PrefilterConfig
 from curate.stages.quality import QualityConfig
 from curate.stages.url_filter import UrlFilterConfig
 from curate.tokenize.config import TokenizeConfig
+from curate.tokenize.rehydrate import PRESETS as REHYDRATE_PRESETS
 
 #: Re-exported: the stage and engine configs live beside their users, the helpers in bottom modules.
 __all__ = [
@@ -74,6 +75,8 @@ class DedupConfig:
     url: bool = _help("drop documents whose normalised URL was crawled again; keep the most recent crawl", True)
     near_enabled: bool = _help("drop near-duplicates found by MinHash LSH (settings under dedup.near)", True)
     near: NearDupConfig = _help("MinHash LSH near-duplicate settings (FineWeb-2 defaults)", factory=NearDupConfig)
+    paragraphs: ParagraphDedupConfig = _help("repeated-paragraph removal over the whole run, after document dedup "
+                                             "(off by default; enabled: true)", factory=ParagraphDedupConfig)
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,9 @@ def load_pipeline(path: Path, overrides: dict[str, Any] | None = None) -> Pipeli
         tok = tokenize["tokenizer"]
         if tok and not _is_remote(tok) and not Path(tok).is_absolute():
             tokenize["tokenizer"] = str(base / tok)
+        rehydrate = tokenize.get("rehydrate")
+        if isinstance(rehydrate, str) and rehydrate not in REHYDRATE_PRESETS:
+            tokenize["rehydrate"] = _relative_to(base, rehydrate)
     for entry in data.get("classify") or []:  # model files relative to the pipeline file
         if isinstance(entry, dict):
             for key in ("model", "heads"):
@@ -210,6 +216,7 @@ def validate(config: PipelineConfig) -> None:
         if value < 1:
             raise ConfigError(f"{name}: must be >= 1, got {value}")
     config.dedup.near.validate()
+    config.dedup.paragraphs.validate()
     if not 0.0 < config.card.top_domains_share <= 1.0:
         raise ConfigError(f"card.top_domains_share: must be in (0, 1], got {config.card.top_domains_share}")
     if config.tokenize is not None:

@@ -271,6 +271,11 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
                 layout.fs.mv(fsspec.core.url_to_fs(staged)[1], fsspec.core.url_to_fs(final)[1], recursive=True)
         lap("write", f"{data_written:,} documents in {sum(kind == 'data' for kind, _, _ in targets)} Parquet file(s)")
         decontaminated = _decontam_summary(decontam, stats, layout, runner) if decontam else None
+        paragraphs = None
+        if config.dedup.paragraphs.enabled and stats.documents_kept:
+            paragraphs = _paragraph_step(layout, config, runner, stats)
+            lap("paragraphs", f"{paragraphs['paragraphs'].get('removed', 0):,} repeated paragraphs removed, "
+                              f"{sum(paragraphs['dropped'].values()):,} documents dropped")
         classified = None
         if config.classify and stats.documents_kept:
             classified = _classify_step(layout, config, runner, stats)
@@ -286,6 +291,7 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
                 "shards": len(result["shards"]),
                 "dtype": result["dtype"],
                 "tokenizer_sha256": result["tokenizer"]["sha256"],
+                "rehydrate": result.get("rehydrate"),
             }
             lap("tokenize", f"{result['tokens']:,} tokens in {len(result['shards'])} shard(s)")
     lap("stop")
@@ -308,6 +314,7 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
         "quality_preset": config.quality.preset,
         "dedup": _dedup_summary(config, plan.counts if plan else {}),
         "tokenized": tokenized,
+        **({"paragraphs": {k: v for k, v in paragraphs.items() if k != "outputs"}} if paragraphs else {}),
         **({"classify": classified["classify"]} if classified else {}),
         **({"select": classified["select"]} if classified and "select" in classified else {}),
         **({"decontaminate": decontaminated} if decontaminated else {}),
@@ -330,27 +337,46 @@ def _classify_step(layout: Layout, config: PipelineConfig, runner: Runner, stats
     """Score RUN/data with the pipeline's models (and select), in place: the scored (kept) documents replace
     RUN/data; selection drops join the run's drops under ``select`` and the per-language counts follow."""
     from curate.classify.command import classify_documents
-    from curate.classify.files import text_stats
 
     out = f"{layout.work}/classify"
     result = classify_documents([layout.data], out, config.classify, config.select, runner, card=False)
+    _replace_data(layout, f"{out}/data", "select", result, runner, stats, recount=bool(result["dropped"]))
+    return result
+
+
+def _paragraph_step(layout: Layout, config: PipelineConfig, runner: Runner, stats: RunStats) -> dict[str, Any]:
+    """Remove repeated paragraphs from RUN/data over the whole run (:mod:`curate.dedup.paragraphs`): the
+    rewritten documents replace RUN/data, documents left too short are drops of ``dedup_paragraphs``."""
+    from curate.dedup import dedup_paragraphs
+
+    out = f"{layout.work}/paragraphs"
+    result = dedup_paragraphs([layout.data], f"{out}/data", f"{out}/work", config.dedup.paragraphs, runner)
+    _replace_data(layout, f"{out}/data", "dedup_paragraphs", result, runner, stats, recount=True)
+    return result
+
+
+def _replace_data(layout: Layout, staged: str, step: str, result: dict[str, Any], runner: Runner,
+                  stats: RunStats, recount: bool) -> None:
+    """A global step's rewritten RUN/data (``staged``) replaces RUN/data; its drops join the run's under
+    ``step``, and the per-language documents and characters are counted again from the files."""
+    from curate.classify.files import text_stats
+
     fs = layout.fs
     fs.rm(fsspec.core.url_to_fs(layout.data)[1], recursive=True)
-    staged = f"{out}/data"
     if layout.exists(staged):
         fs.mv(fsspec.core.url_to_fs(staged)[1], fsspec.core.url_to_fs(layout.data)[1], recursive=True)
     if result["dropped"]:
-        stats.drops["select"] = Counter(result["dropped"])
+        stats.drops[step] = Counter(result["dropped"])
+    if recount:
         files = [f["name"] for f in fs.find(fsspec.core.url_to_fs(layout.data)[1], detail=True).values()
                  if f["name"].endswith(".parquet")] if layout.exists(layout.data) else []
         stats.documents, stats.characters = Counter(), Counter()
-        for lang, docs, chars in runner.map(text_stats, sorted(files), desc="classify: count"):
+        for lang, docs, chars in runner.map(text_stats, sorted(files), desc=f"{step}: count"):
             stats.documents[lang] += docs
             stats.characters[lang] += chars
         if stats.documents_kept != result["documents_written"]:
-            raise OutputError(f"selection wrote {result['documents_written']} documents, RUN/data holds "
+            raise OutputError(f"{step} wrote {result['documents_written']} documents, RUN/data holds "
                               f"{stats.documents_kept}")
-    return result
 
 
 def _decontam_summary(stage: DecontamStage, stats: RunStats, layout: Layout, runner: Runner) -> dict[str, Any]:

@@ -18,7 +18,8 @@ from curate.card import stats_extra
 from curate.errors import AccountingError
 
 #: The per-document stages in pipeline order (for "documents entering each stage").
-STAGE_ORDER = ("read", "url_filter", "prefilter", "extract", "langid", "quality", "pii", "dedup")
+STAGE_ORDER = ("read", "url_filter", "prefilter", "extract", "langid", "decontaminate", "quality", "pii", "dedup",
+               "dedup_paragraphs", "select")
 
 
 @dataclass

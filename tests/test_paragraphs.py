@@ -317,3 +317,35 @@ def test_table_rules_and_code_braces_survive(tmp_path: Path) -> None:
     out = pq.read_table(tmp_path / "o" / "t.parquet").to_pylist()
     assert [r["text"] for r in out] == [f"|---|---|\n| {WORDS[i]} | {i} |\n}}" for i in range(6)]
     assert stats["paragraphs"]["removed"] == 6  # only the header row "| name | value |"
+
+
+def test_pipeline_dedup_paragraphs_section(tmp_path: Path) -> None:
+    """`dedup.paragraphs` in a pipeline: the step runs after document dedup over RUN/data, its counts go to
+    stats.json, the accounting still holds and no kept document holds a line seen in >= K documents."""
+    from collections import Counter
+
+    from curate.config import load_pipeline
+    from curate.pipeline import run
+    from tests.conftest import SAMPLE_WARC
+
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(f"""
+name: paragraphs
+input: {{paths: ["{SAMPLE_WARC}"]}}
+output: {{dir: "{tmp_path / 'out'}"}}
+dedup: {{buckets: 2, paragraphs: {{enabled: true, min_documents: 2, keep: none, min_remaining_chars: 1}}}}
+""")
+    (tmp_path / "t.yaml").write_text(pipeline.read_text() + "tokenize: {tokenizer: tok.json, rehydrate: table.yaml}\n")
+    with pytest.raises(ConfigError, match=str(tmp_path / "table.yaml")):  # relative to the pipeline file
+        load_pipeline(tmp_path / "t.yaml", {"runner": "local"})
+    config = load_pipeline(pipeline, {"runner": "local"})
+    stats = run(config).stats
+    assert stats["paragraphs"]["documents"] >= stats["documents_written"] > 0
+    assert stats["records_read"] == stats["documents_written"] + stats["dropped"]
+    files = sorted((tmp_path / "out" / "data").rglob("*.parquet"))
+    texts = [t for f in files for t in pq.ParquetFile(f).read().column("text").to_pylist()]
+    assert len(texts) == stats["documents_written"]
+    seen = Counter(line.strip().casefold() for t in texts for line in {ln for ln in t.splitlines() if ln.strip()})
+    repeated = [line for line, n in seen.items() if n >= 2 and any(c.isalpha() for c in line)]
+    assert repeated == []
+    assert stats["paragraphs"]["paragraphs"]["seen"] > 0  # the step read every kept document's lines
