@@ -9,10 +9,9 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from test_tokenize import megatron_dataset, tree_bytes, word_texts, word_tokenizer
+from test_tokenize import megatron_dataset, tree_bytes, word_texts, word_tokenizer, write_curate_output
 from tokenizers import Tokenizer
 
 import curate.tokenize as tk
@@ -21,7 +20,6 @@ import curate.tokenize.plan as tk_plan
 import curate.tokenize.writer as tk_writer
 from curate.errors import ConfigError, OutputError
 from curate.runners.local import LocalRunner
-from curate.schema import OUTPUT_SCHEMA
 from curate.tokenize import TokenizeConfig, tokenize_dataset
 from curate.tokenize.rehydrate import PRESETS, copy_number, in_pass, load_table
 
@@ -42,29 +40,15 @@ def write_clustered(root: Path, texts: dict[str, list[str | None]], files: int =
                     sizes: bool | str = True) -> Path:
     """A curate run output with dedup's cluster_size column (``sizes=False``: no column; "nulls": every
     third size null)."""
-    for li, (lang, docs) in enumerate(texts.items()):
-        folder = root / "data" / f"language={lang}"
-        folder.mkdir(parents=True)
-        per_file = -(-len(docs) // files)
-        for f in range(files):
-            chunk = docs[f * per_file:(f + 1) * per_file]
-            n = len(chunk)
-            ids = [f"{lang}-{f}-{i:05d}" for i in range(n)]
-            columns = {
-                "id": ids, "text": chunk, "url": [f"https://example.{lang}/{i}" for i in ids],
-                "language": [lang] * n, "language_score": [0.9] * n,
-                "source": [f"crawl.warc.gz#{f * 1000 + i}" for i in range(n)],
-                "crawl_date": [None] * n, "signals": [None] * n,
-            }
-            if sizes:
-                column = [SIZES[(f * per_file + i + li) % len(SIZES)] for i in range(n)]
-                if sizes == "nulls":
-                    column = [None if (i % 3 == 0) else s for i, s in enumerate(column)]
-                columns["cluster_size"] = column
-            table = pa.table({name: pa.array(columns[name], OUTPUT_SCHEMA.field(name).type) for name in columns})
-            pq.write_table(table, folder / f"part-{f:05d}.parquet", row_group_size=7)
-    (root / "stats.json").write_text("{}\n")
-    return root
+    def cluster_sizes(li: int, f: int, per_file: int, n: int) -> dict[str, list]:
+        if not sizes:
+            return {}
+        column = [SIZES[(f * per_file + i + li) % len(SIZES)] for i in range(n)]
+        if sizes == "nulls":
+            column = [None if (i % 3 == 0) else s for i, s in enumerate(column)]
+        return {"cluster_size": column}
+
+    return write_curate_output(root, texts, files, extra=cluster_sizes)
 
 
 def input_rows(root: Path) -> dict[str, list[tuple[str, str | None, int | None]]]:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import warnings
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -85,9 +86,11 @@ def real_texts(language: str) -> list[str | None]:
     return texts
 
 
-def write_curate_output(root: Path, texts: dict[str, list[str | None]], files: int = 2) -> Path:
-    """A curate-style run output: data/language=<code>/part-*.parquet (OUTPUT_SCHEMA) + stats.json."""
-    for lang, docs in texts.items():
+def write_curate_output(root: Path, texts: dict[str, list[str | None]], files: int = 2,
+                        extra: Callable[[int, int, int, int], dict[str, list]] | None = None) -> Path:
+    """A curate-style run output: data/language=<code>/part-*.parquet (OUTPUT_SCHEMA) + stats.json.
+    ``extra(language_index, file_index, rows_per_file, rows)`` adds columns to a file (e.g. cluster_size)."""
+    for li, (lang, docs) in enumerate(texts.items()):
         folder = root / "data" / f"language={lang}"
         folder.mkdir(parents=True)
         per_file = -(-len(docs) // files)
@@ -101,6 +104,8 @@ def write_curate_output(root: Path, texts: dict[str, list[str | None]], files: i
                 "source": [f"crawl.warc.gz#{f * 1000 + i}" for i in range(n)],
                 "crawl_date": [None] * n, "signals": [None] * n,
             }
+            if extra is not None:
+                columns.update(extra(li, f, per_file, n))
             table = pa.table({name: pa.array(columns[name], OUTPUT_SCHEMA.field(name).type) for name in columns})
             pq.write_table(table, folder / f"part-{f:05d}.parquet", row_group_size=7)
     (root / "stats.json").write_text("{}\n")
