@@ -123,14 +123,7 @@ class FileScorer:
                     for row, value in zip(new, result.scores.tolist(), strict=True):
                         row[scorer.signal] = value
                 batch = merge_signals(batch, new)
-                langs = pc.fill_null(batch.column("language"), UNDETERMINED)
-                for lang in pc.unique(langs).to_pylist():
-                    part = batch.filter(pc.equal(langs, lang))
-                    languages[lang] += part.num_rows
-                    if lang not in writers:
-                        writers[lang] = self._open(stack, number, lang, part.schema)
-                    writer = writers[lang]
-                    writer.write_table(part if part.schema == writer.schema else part.cast(writer.schema))
+                self._write_languages(stack, writers, number, batch, languages)
             for writer in writers.values():
                 writer.close()
         outputs = [self.output_path(number, lang) for lang in sorted(languages)]
@@ -145,6 +138,16 @@ class FileScorer:
 
     def output_path(self, number: int, lang: str) -> str:
         return f"{self.out_dir}/language={lang}/part-{number:05d}.parquet"
+
+    def _write_languages(self, stack: contextlib.ExitStack, writers: dict[str, pq.ParquetWriter], number: int,
+                         batch: pa.Table, languages: Counter[str]) -> None:
+        """Append a batch's rows to their language's part of input file ``number`` (opened on first use)."""
+        by_language = pc.fill_null(batch.column("language"), UNDETERMINED)
+        for lang in pc.unique(by_language).to_pylist():
+            rows = batch.filter(pc.equal(by_language, lang))
+            languages[lang] += rows.num_rows
+            writer = writers.get(lang) or writers.setdefault(lang, self._open(stack, number, lang, rows.schema))
+            writer.write_table(rows.cast(writer.schema) if rows.schema != writer.schema else rows)
 
     def _open(self, stack: contextlib.ExitStack, number: int, lang: str, schema: pa.Schema) -> pq.ParquetWriter:
         final = self.output_path(number, lang)

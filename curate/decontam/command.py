@@ -29,11 +29,10 @@ from typing import Any
 
 import fsspec
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate.classify.command import input_files
-from curate.classify.files import UNDETERMINED, FileScorer, _prepare, read_batches
+from curate.classify.files import FileScorer, _prepare, read_batches
 from curate.decontam.config import DecontamConfig
 from curate.decontam.index import benchmark_files, bytes_per_ngram, load_index
 from curate.decontam.match import Matcher
@@ -135,15 +134,6 @@ class FileDecontaminator(FileScorer):
                   "check_seconds": seconds, "seconds": time.monotonic() - started}
         write_json(result, self.done_path(number))
         return result
-
-    def _write_languages(self, stack: contextlib.ExitStack, writers: dict[str, pq.ParquetWriter], number: int,
-                         batch: pa.Table, languages: Counter[str]) -> None:
-        by_language = pc.fill_null(batch.column("language"), UNDETERMINED)
-        for lang in pc.unique(by_language).to_pylist():
-            rows = batch.filter(pc.equal(by_language, lang))
-            languages[lang] += rows.num_rows
-            writer = writers.get(lang) or writers.setdefault(lang, self._open(stack, number, lang, rows.schema))
-            writer.write_table(rows.cast(writer.schema) if rows.schema != writer.schema else rows)
 
 
 def _fingerprint(path: str) -> list[Any]:
