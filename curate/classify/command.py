@@ -47,7 +47,7 @@ def input_files(inputs: list[str]) -> list[str]:
     for given in inputs:
         for path in _expand_one(given):
             if detect_format(path) not in ("parquet", "jsonl"):
-                raise InputError(f"classify reads Parquet or JSONL documents; {path} is neither")
+                raise InputError(f"expected Parquet or JSONL documents; {path} is neither")
             files.add(path)
     if not files:
         raise InputError("no input files")
