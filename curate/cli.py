@@ -102,11 +102,37 @@ def _cmd_crawl(args: argparse.Namespace) -> int:
     return crawl_main(args)
 
 
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from curate.plan import plan_main
+
+    return plan_main(args)
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from curate.status import status_main
+
+    return status_main(args)
+
+
 def _cmd_card(args: argparse.Namespace) -> int:
     from curate.card import card_from_output
 
     print(card_from_output(args.output_dir))
     return 0
+
+
+def _add_plan_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("pipeline", help="pipeline YAML path, or the name of a bundled pipeline")
+    parser.add_argument("--input", nargs="+", metavar="PATH_OR_GLOB", help="input paths, replacing input.paths")
+    parser.add_argument("--sample", type=int, default=3000, metavar="N",
+                        help="records to sample, spread over the input files (default 3000)")
+    parser.add_argument("--cores", type=int, default=64, metavar="C", help="cores for the wall-time estimate")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the file sample and the bootstrap")
+    parser.add_argument("--runner", choices=["ray", "local", "beam"],
+                        help="the engine the run will use (default: the pipeline's): local runs one worker")
+    parser.add_argument("--gpu-docs-per-s", type=float, default=3000.0, metavar="R",
+                        help="documents/s one GPU scores per model (default 3000, an assumption)")
+    parser.add_argument("--json", action="store_true", help="one JSON object instead of the table")
 
 
 def _add_console_options(parser: argparse.ArgumentParser, **defaults: object) -> None:
@@ -226,6 +252,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_crawl_arguments(crawl)
     crawl.set_defaults(func=_cmd_crawl)
+
+    plan = sub.add_parser(
+        "plan", help="project a run's records, documents and tokens per language, output and scratch bytes, "
+                     "core-hours and wall time from a sample of its input, before running it"
+    )
+    _add_plan_arguments(plan)
+    plan.set_defaults(func=_cmd_plan)
+
+    status = sub.add_parser(
+        "status", help="progress of a running, finished or killed run from its output directory: shards done, "
+                       "documents, rate, ETA, failures"
+    )
+    status.add_argument("output", metavar="OUTPUT", help="the run's output directory (fsspec path)")
+    status.add_argument("--watch", action="store_true", help="refresh until the run ends (Ctrl-C stops watching)")
+    status.add_argument("--interval", type=float, default=10.0, metavar="S", help="seconds between refreshes (10)")
+    status.add_argument("--stale", type=float, default=1800.0, metavar="S",
+                        help="no new shard marker for S seconds: reported as stalled (default 1800)")
+    status.add_argument("--json", action="store_true", help="one JSON object (one per refresh with --watch)")
+    status.set_defaults(func=_cmd_status)
 
     card = sub.add_parser("card", help="(re)write the dataset card README.md of a finished run")
     card.add_argument("output_dir", help="a curate output directory (with stats.json)")

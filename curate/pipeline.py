@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import platform
 import posixpath
 import time
@@ -53,6 +54,8 @@ from curate.tokenize import tokenize_run_output
 log = logging.getLogger(__name__)
 
 MARKER = ".curate-run"
+#: what ``curate status`` reads besides the shard markers: the run manifest and the errors of failed attempts
+STATUS_DIR = ".curate-status"
 
 
 def build_stages(config: PipelineConfig) -> list[Stage]:
@@ -110,6 +113,7 @@ class Layout:
         self.rejected = f"{self.root}/rejected"
         self.stats = f"{self.root}/stats.json"
         self.marker = f"{self.root}/{MARKER}"
+        self.status = f"{self.root}/{STATUS_DIR}"
 
     def exists(self, path: str) -> bool:
         return self.fs.exists(fsspec.core.url_to_fs(path)[1])
@@ -140,6 +144,8 @@ def _prepare_output(layout: Layout, config: PipelineConfig) -> RunResult | None:
             same_config = fh.read().strip() == config.config_hash()
     # The global steps (dedup, partition, parts) and the commit are redone from the work files; only the
     # per-document work of finished shards (_work/docs + _work/done) survives, and only for the same config.
+    if not same_config:  # another configuration's attempts and errors are not this run's
+        layout.remove(layout.status)
     if layout.exists(layout.work):
         keep = {layout.docs, layout.done} if same_config else set()
         for entry in layout.fs.ls(fsspec.core.url_to_fs(layout.work)[1], detail=False):
@@ -200,6 +206,46 @@ def run(config: PipelineConfig, runner: Runner | None = None) -> RunResult:
     if decontam is not None:  # the benchmark index, built (or checked) once here, before any worker runs
         decontam.prepare(layout.work)
     runner = runner or make_runner(config)
+    attempt = _write_manifest(layout, config, runner, shards, len(shards) - len(pending), started)
+    try:
+        return _run(config, runner, layout, shards, pending, resumed_files, stages, decontam, started)
+    except BaseException as exc:  # a failed or interrupted attempt says why, for `curate status`
+        error = {"attempt": attempt, "error": f"{type(exc).__name__}: {exc}", "time": _utc(time.time())}
+        try:
+            write_json(error, f"{layout.status}/error-{attempt:04d}.json")
+        except OSError:
+            pass
+        raise
+
+
+def _utc(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="seconds")
+
+
+def _write_manifest(layout: Layout, config: PipelineConfig, runner: Runner, shards: list[InputShard], resumed: int,
+                    started: float) -> int:
+    """``.curate-status/manifest.json`` (atomic): what ``curate status`` needs to know about this attempt (the
+    shards and their marker keys, the start, the configuration, the engine); returns the attempt number."""
+    path = f"{layout.status}/manifest.json"
+    attempt = 1
+    if layout.exists(path):
+        try:
+            with layout.fs.open(fsspec.core.url_to_fs(path)[1], "r") as fh:
+                attempt = int(json.load(fh).get("attempt", 0)) + 1
+        except (OSError, ValueError):
+            attempt = 2
+    cores = {"local": 1, "ray": config.ray.num_cpus}.get(runner.name)  # None: the machine's or the cluster's
+    write_json({
+        "pipeline": config.name, "config_hash": config.config_hash(), "runner": runner.name,
+        "cores": cores or os.cpu_count(), "host": platform.node(), "pid": os.getpid(), "attempt": attempt,
+        "started": _utc(started), "started_ts": started, "shards_total": len(shards), "shards_resumed": resumed,
+        "shards": [{"key": shard_key(s), "path": s.path} for s in shards],
+    }, path)
+    return attempt
+
+
+def _run(config: PipelineConfig, runner: Runner, layout: Layout, shards: list[InputShard], pending: list[InputShard],
+         resumed_files: list[str], stages: list[Stage], decontam: DecontamStage | None, started: float) -> RunResult:
     shards_line = f"{len(shards)} input shard(s)"
     if len(pending) < len(shards):
         shards_line = f"resuming: {len(shards) - len(pending)} of {shards_line} already done, {len(pending)} to process"

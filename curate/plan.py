@@ -72,6 +72,8 @@ CHARS_PER_TOKEN = 4.0
 #: H200), not a measurement; ``--gpu-docs-per-s`` replaces it
 GPU_DOCS_PER_S = 3000.0
 BOOTSTRAP = 400
+#: documents run once through the stages before the measured sample (their CPU counts as start-up)
+WARM_UP = 2
 
 
 def cpu_seconds() -> float:
@@ -114,7 +116,7 @@ class Unit:
     documents: int = 0  # alive after the per-document stages (before dedup)
     languages: Counter = field(default_factory=Counter)
     characters: Counter = field(default_factory=Counter)
-    work_bytes: int = 0
+    work_bytes: float = 0.0
 
 
 def _input_bytes(shards: list[InputShard], rng: random.Random) -> tuple[float, str]:
@@ -159,7 +161,8 @@ def _read_sample(shard: InputShard, quota: int, rng: random.Random) -> tuple[pa.
 
 def _measure_stages(config: PipelineConfig, sampled: list[InputShard], quota: int, work_dir: str,
                     rng: random.Random) -> tuple[list[Unit], float, dict[str, list[str]], dict[str, int]]:
-    """Run the per-document stages on the sample: units, set-up CPU seconds, work files per shard, rows."""
+    """Run the per-document stages on the sample: units, set-up CPU seconds, work files per shard, their rows,
+    and per shard the work file of the first half of its rows (with their count)."""
     from curate.decontam.stage import DecontamStage
 
     stages = build_stages(config)
@@ -170,9 +173,11 @@ def _measure_stages(config: PipelineConfig, sampled: list[InputShard], quota: in
         stage.setup()
         stage._ready = True
     setup_s = cpu_seconds() - start
+    warm = True  # the first batch pays for lazy loading (first extraction, compiled patterns, JIT): set-up
     units: list[Unit] = []
     files: dict[str, list[str]] = {}
     rows: dict[str, int] = {}
+    halves: dict[str, tuple[str, int]] = {}
     try:
         for i, shard in enumerate(sampled, 1):
             if console.verbosity() > console.QUIET:
@@ -182,29 +187,50 @@ def _measure_stages(config: PipelineConfig, sampled: list[InputShard], quota: in
             if not table.num_rows:
                 units.append(Unit(0, nbytes, 0.0, 1.0, shard.path))
                 continue
-            chunk = math.ceil(table.num_rows / CHUNKS_PER_FILE)
-            for lo in range(0, table.num_rows, chunk):
-                part = table.slice(lo, chunk)
+            if warm:
+                alive = table.filter(pc.is_null(table.column("drop_stage")))
+                if alive.num_rows:
+                    before = cpu_seconds()
+                    apply_stages(alive.slice(0, WARM_UP), stages)
+                    setup_s += cpu_seconds() - before
+                    warm = False
+            outs, mine = [], []
+            for lo in range(0, table.num_rows, config.input.batch_size):  # the run's batches: same overheads
+                batch = table.slice(lo, config.input.batch_size)
                 before = cpu_seconds()
-                out = apply_stages(part, stages)
-                unit = Unit(part.num_rows, nbytes * part.num_rows / table.num_rows, cpu_seconds() - before,
-                            total / table.num_rows, shard.path)
-                kept = out.filter(pc.is_null(out.column("drop_stage")))
-                unit.documents = kept.num_rows
-                stats = RunStats.from_table(out)
-                unit.languages.update(stats.documents)
-                unit.characters.update(stats.characters)
-                path = f"{work_dir}/docs/{work_file_name(out.column('id').to_pylist())}"
-                pq.write_table(out, path)
-                unit.work_bytes = os.path.getsize(path)
-                files[shard.path].append(path)
-                units.append(unit)
+                out = apply_stages(batch, stages)
+                cpu = cpu_seconds() - before
+                outs.append(out)
+                # bootstrap units: a few chunks of the batch, its CPU shared by their records
+                chunk = max(1, math.ceil(out.num_rows / CHUNKS_PER_FILE))
+                for start in range(0, out.num_rows, chunk):
+                    part = out.slice(start, chunk)
+                    unit = Unit(part.num_rows, nbytes * part.num_rows / table.num_rows,
+                                cpu * part.num_rows / out.num_rows, total / table.num_rows, shard.path)
+                    unit.documents = part.column("drop_stage").null_count
+                    stats = RunStats.from_table(part)
+                    unit.languages.update(stats.documents)
+                    unit.characters.update(stats.characters)
+                    mine.append(unit)
+            # two work files per shard (halves: the global steps are measured on one and on both)
+            out = pa.concat_tables(outs, promote_options="default")
+            size = 0
+            for half in (out.slice(0, out.num_rows // 2), out.slice(out.num_rows // 2)):
+                if half.num_rows:
+                    path = f"{work_dir}/docs/{work_file_name(half.column('id').to_pylist())}"
+                    pq.write_table(half, path)
+                    files[shard.path].append(path)
+                    size += os.path.getsize(path)
+            halves[shard.path] = (files[shard.path][0], out.num_rows // 2 or out.num_rows)
+            for unit in mine:
+                unit.work_bytes = size * unit.records / out.num_rows
+            units += mine
     finally:
         for stage in stages:
             close = getattr(stage, "close", None)
             if callable(close):
                 close()
-    return units, setup_s, files, rows
+    return units, setup_s, files, rows, halves
 
 
 def _import_seconds() -> float:
@@ -294,23 +320,26 @@ def plan(pipeline: Path, inputs: list[str] | None = None, sample: int = 3000, co
     with tempfile.TemporaryDirectory(prefix="curate-plan-") as tmp:
         work = f"{tmp}/work"
         os.makedirs(f"{work}/docs")
-        units, setup_s, files, rows = _measure_stages(config, sampled, quota, work, rng, all_files)
+        units, setup_s, files, rows, halves = _measure_stages(config, sampled, quota, work, rng)
         n = sum(u.records for u in units)
         if n == 0:
             raise InputError(f"the sampled files ({', '.join(s.path for s in sampled)}) hold no record")
+        # the global steps: on half the sample (cold: pays what a run pays once), on all of it, on the half
+        # again (warm): the difference of the last two is the cost per record, the rest of the first is fixed
+        half_files = {p: [f] for p, (f, _) in halves.items()}
+        half_rows = {p: r for p, (_, r) in halves.items()}
+        n_half = sum(half_rows.values())
+        _, cold_s, _ = _global_run(pipeline, config, sampled, half_files, half_rows, f"{tmp}/half")
         stats, global_s, written = _global_run(pipeline, config, sampled, files, rows, f"{tmp}/run")
-        _, fixed_s, _ = _global_run(pipeline, config, sampled, {}, {}, f"{tmp}/empty")
+        _, warm_s, _ = _global_run(pipeline, config, sampled, half_files, half_rows, f"{tmp}/half2")
         import_s = _import_seconds()
     sample_bytes = sum(u.bytes for u in units)
     docs_stages = sum(u.documents for u in units)
     written_docs = stats.get("documents_written", 0)
     survive_dedup = written_docs / docs_stages if docs_stages else 1.0
     stage_s = sum(u.cpu_s for u in units)
-    # the global steps' CPU on the sample, less the card's share (by wall time), scales with the records
-    timings = stats.get("timings", {})
-    fixed_share = sum(timings.get(k, 0.0) for k in ("start", "stop", "card")) / max(sum(timings.values()), 1e-9)
-    per_record_global = max(0.0, global_s - fixed_s) * (1 - fixed_share) / n
-    global_fixed = global_s - per_record_global * n
+    per_record_global = max(0.0, global_s - warm_s) / (n - n_half) if n > n_half else 0.0
+    global_fixed = max(0.0, cold_s - per_record_global * n_half)
     runner = config.runner
     workers = 1 if runner == "local" else max(1, min(cores, len(shards)))
     per_worker = import_s + setup_s
