@@ -64,8 +64,8 @@ MIN_FILES = 8
 MAX_FILES = 64
 #: at most so many files are stat-ed for their size; beyond, a random subset and the mean
 MAX_STATS = 5000
-#: chunks per sampled file (units of the bootstrap when one file is sampled)
-CHUNKS_PER_FILE = 4
+#: bootstrap units per sampled batch (random parts of its records)
+CHUNKS_PER_FILE = 8
 #: characters per token when the pipeline has no tokenizer (a rough figure for European languages)
 CHARS_PER_TOKEN = 4.0
 #: documents per second one GPU scores with an embedding scorer: an assumption (issue 17's target for one
@@ -201,10 +201,11 @@ def _measure_stages(config: PipelineConfig, sampled: list[InputShard], quota: in
                 out = apply_stages(batch, stages)
                 cpu = cpu_seconds() - before
                 outs.append(out)
-                # bootstrap units: a few chunks of the batch, its CPU shared by their records
-                chunk = max(1, math.ceil(out.num_rows / CHUNKS_PER_FILE))
-                for start in range(0, out.num_rows, chunk):
-                    part = out.slice(start, chunk)
+                # bootstrap units: random parts of the batch (rows in no order), its CPU shared by their records
+                order = list(range(out.num_rows))
+                rng.shuffle(order)
+                for j in range(min(CHUNKS_PER_FILE, out.num_rows)):
+                    part = out.take(pa.array(sorted(order[j::CHUNKS_PER_FILE])))
                     unit = Unit(part.num_rows, nbytes * part.num_rows / table.num_rows,
                                 cpu * part.num_rows / out.num_rows, total / table.num_rows, shard.path)
                     unit.documents = part.column("drop_stage").null_count
