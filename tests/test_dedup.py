@@ -109,6 +109,19 @@ def test_signatures_equal_datasketch(scheme: str, use_numba: bool) -> None:
         np.testing.assert_array_equal(sig[i].astype(np.uint64), ref.hashvalues.astype(np.uint64))
 
 
+@pytest.mark.parametrize("scheme", ["affine32", "legacy"])
+@pytest.mark.parametrize(("num_perm", "seed"), [(112, 1), (128, 42), (7, 0), (256, 12345)])
+def test_permutations_equal_datasketch(scheme: str, num_perm: int, seed: int) -> None:
+    """MinHasher draws its permutations itself (datasketch's package import costs start-up time): the very
+    arrays datasketch draws, dtype included."""
+    from curate.dedup.minhash import permutations
+
+    ours = permutations(num_perm, seed, scheme)
+    theirs = MinHash(num_perm=num_perm, seed=seed, scheme=scheme).permutations
+    assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
+    np.testing.assert_array_equal(ours, theirs)
+
+
 def test_xxh32_option_equals_datasketch_with_xxhash() -> None:
     xxhash = pytest.importorskip("xxhash")
     texts = [article(i) for i in range(4)]

@@ -198,25 +198,35 @@ def _signature_kernel(buf: np.ndarray, doc_off: np.ndarray, n: int, a: np.ndarra
         nsh[d] = nw - n + 1
 
 
+_MERSENNE_PRIME = (1 << 61) - 1
+
+
+def permutations(num_perm: int, seed: int, scheme: str) -> np.ndarray:
+    """The ``(a, b)`` permutation parameters of ``datasketch.MinHash(num_perm, seed, scheme).permutations``,
+    drawn the same way from ``np.random.RandomState(seed)`` (datasketch >= 2.0), without importing datasketch:
+    its package import pulls in scipy (0.15 s of a run's start-up, ``benchmarks/bench_fixed_cost.py``).
+    ``tests/test_dedup.py`` checks them against datasketch's own."""
+    gen = np.random.RandomState(seed)
+    if scheme == "legacy":
+        return np.array([(gen.randint(1, _MERSENNE_PRIME, dtype=np.uint64),
+                          gen.randint(0, _MERSENNE_PRIME, dtype=np.uint64)) for _ in range(num_perm)],
+                        dtype=np.uint64).T
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return np.array([a, b])
+
+
 class MinHasher:
     """Batched MinHash signatures, value for value those of ``datasketch.MinHash(num_perm, seed, scheme)``
     updated with :func:`shingles` (``update_batch``), hashed by ``sha1_hash32`` or ``xxh32``."""
 
     def __init__(self, num_perm: int = 112, seed: int = 1, ngram_size: int = 5, scheme: str = "affine32",
                  hash_function: str = "sha1_32", use_numba: bool = True) -> None:
-        from datasketch import MinHash
-
         if scheme not in ("affine32", "legacy"):
             raise ConfigError(f"unknown MinHash scheme {scheme!r}; known: affine32, legacy")
         if hash_function not in ("sha1_32", "xxh32"):
             raise ConfigError(f"unknown hash_function {hash_function!r}; known: sha1_32, xxh32")
-        try:
-            perms = MinHash(num_perm=num_perm, seed=seed, scheme=scheme).permutations
-        except TypeError:  # datasketch < 2.0: the legacy scheme is the only one
-            if scheme != "legacy":
-                raise ConfigError("datasketch < 2.0 has only the legacy scheme: upgrade datasketch (>= 2.0) "
-                                  "or set dedup.near.scheme: legacy") from None
-            perms = MinHash(num_perm=num_perm, seed=seed).permutations
+        perms = permutations(num_perm, seed, scheme)
         self.a = np.asarray(perms[0], dtype=np.uint64)
         self.b = np.asarray(perms[1], dtype=np.uint64)
         self.num_perm = num_perm
