@@ -1,0 +1,152 @@
+"""The extraction fast path (issue 20): the same text as plain trafilatura, the same failure accounting."""
+
+from __future__ import annotations
+
+import sys
+from copy import copy
+from pathlib import Path
+
+import pytest
+import trafilatura
+from warcs import html_page
+
+from curate.config import ExtractConfig
+from curate.io import InputShard
+from curate.schema import work_table
+from curate.stages import _extract_fast as fast
+from curate.stages._extract_worker import decode_html
+from curate.stages.extract import ExtractStage
+from curate.stages.read import read_shard
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_WARC = ROOT / "pipelines" / "sample" / "sample.warc.gz"
+OPTIONS = {"favor_precision": True, "include_tables": True}
+ARTICLE = ("Die Stadtbibliothek öffnet im Frühjahr einen neuen Lesesaal mit zweihundert Plätzen, einer Ecke für "
+           "Kinder und langen Öffnungszeiten am Wochenende, wie die Verwaltung am Dienstag mitteilte.")
+
+
+def sample_pages() -> list[tuple[str, str | None]]:
+    pages = []
+    for batch in read_shard(InputShard(str(SAMPLE_WARC), "warc"), 64):
+        for row in batch.select(["html", "charset", "url"]).to_pylist():
+            if row["html"] is not None:
+                pages.append((decode_html(row["html"], row["charset"])[0], row["url"]))
+    return pages
+
+
+def shared_pages(step: int) -> list[tuple[str, str | None]]:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from build_extraction_warc import declared_charset, iter_pages, resolve_data_dir
+
+    data_dir = resolve_data_dir()
+    if not (data_dir / "extraction").is_dir():
+        pytest.skip(f"shared extraction pages not found under {data_dir} (set CURATE_SHARED_DATA)")
+    pages = list(iter_pages(data_dir))[::step]
+    return [(decode_html(p.html, declared_charset(p.html))[0], p.url) for p in pages]
+
+
+def test_fast_path_is_verified_for_the_installed_trafilatura():
+    # a new trafilatura goes through the plain path until checked: this test is the reminder
+    assert trafilatura.__version__ in fast.VERIFIED_VERSIONS
+    assert fast.supported(OPTIONS)
+    assert len(fast._PREFILTERS) == 3 and fast._CLASS_TOKENS is not None  # the expressions read as analysed
+
+
+@pytest.mark.parametrize("routes", [fast.DEFAULT_ROUTES, fast.ALL_ROUTES])
+def test_same_text_as_trafilatura_on_the_sample_pages(routes):
+    pages = sample_pages()
+    assert len(pages) > 20
+    for html, url in pages:
+        assert fast.extract_text(html, url, OPTIONS, routes) == fast.plain_extract(html, url, OPTIONS), url
+
+
+def test_same_text_as_trafilatura_on_shared_pages():
+    pages = shared_pages(step=9)  # 71 of the 637 pages, the odd and even halves alike
+    different = [url for html, url in pages
+                 if fast.extract_text(html, url, OPTIONS, fast.ALL_ROUTES) != fast.plain_extract(html, url, OPTIONS)]
+    assert different == []
+
+
+def test_skipped_fallback_would_not_have_changed_the_text():
+    """Where the fast path leaves out compare_extraction, running it returns the main extraction unchanged,
+    and the check does leave it out on many real pages."""
+    from trafilatura.core import _prepare_tree
+    from trafilatura.external import compare_extraction
+    from trafilatura.htmlprocessing import prune_unwanted_nodes
+    from trafilatura.main_extractor import extract_content
+    from trafilatura.utils import load_html
+    from trafilatura.xpaths import RAW_TREE_PRUNE_XPATH, REMOVE_COMMENTS_AND_LISTS_XPATH, REMOVE_COMMENTS_XPATH
+
+    skipped = 0
+    pages = shared_pages(step=7)
+    for html, url in pages:
+        opts = fast._options(url, True)
+        tree = load_html(html)
+        tree = prune_unwanted_nodes(prune_unwanted_nodes(tree, RAW_TREE_PRUNE_XPATH), REMOVE_COMMENTS_AND_LISTS_XPATH)
+        cleaned, backup = _prepare_tree(tree, opts, url)
+        body, text = extract_content(prune_unwanted_nodes(cleaned, REMOVE_COMMENTS_XPATH), opts)
+        if fast._fallback_unchanged(tree, body, text, opts):
+            skipped += 1
+            new_body, new_text = compare_extraction(backup, copy(tree), body, text, opts)
+            assert new_body is body and new_text == text, url
+    assert skipped > len(pages) // 3
+
+
+def test_readability_bound_counts_video_frames_and_leaves_out_scripts():
+    page = html_page("Titel", [ARTICLE] * 3).replace(
+        b"</body>", b"<script>var x = '" + b"y" * 5000 + b"';</script><iframe src='https://v.example/embed'></iframe>"
+        b"<div class='sidebar'>" + b"Werbung " * 300 + b"</div></body>")
+    tree = trafilatura.utils.load_html(page.decode())
+    plain_length = len(trafilatura.utils.trim(tree.text_content()))
+    first, second = fast._readability_bounds(tree)
+    assert first < plain_length - 5000 + 5  # the script's text is not readability's
+    assert second <= first - len("Werbung") * 300 + 5  # the sidebar goes in the precision prune
+
+
+def test_trim_keeps_main_text_and_json_ld():
+    body = "".join(f"<p>{ARTICLE} {i}</p><script>document.write('x')</script>" for i in range(4))
+    page = (f"<html><head><style>p {{color: red}}</style><script type='application/ld+json'>"
+            f'{{"@type": "DiscussionForumPosting"}}</script></head><body><article>{body}</article></body></html>')
+    tree = trafilatura.utils.load_html(page)
+    fast._trim(tree)
+    assert [s.get("type") for s in tree.iter("script")] == ["application/ld+json"]
+    assert tree.find(".//style") is None
+    assert sum(ARTICLE in p.text for p in tree.iter("p")) == 4
+    assert fast.extract_text(page, None, OPTIONS, fast.ALL_ROUTES) == fast.plain_extract(page, None, OPTIONS)
+
+
+def test_prefilter_still_prunes_comment_sections():
+    comments = "".join(f"<p>Leserkommentar Nummer {i}: {ARTICLE}</p>" for i in range(5))
+    page = (f"<html><body><article><h1>Titel</h1><p>{ARTICLE}</p><p>{ARTICLE}</p></article>"
+            f"<div id='comments'>{comments}</div><div class='infinite-scroll'><p>{ARTICLE} Weiter.</p></div>"
+            "</body></html>")
+    text = fast.extract_text(page, None, OPTIONS, {"prefilter"})
+    assert text == fast.plain_extract(page, None, OPTIONS)
+    assert "Leserkommentar" not in text
+
+
+@pytest.mark.parametrize("options", [{"favor_precision": False, "include_tables": True},
+                                     {"favor_precision": True, "include_tables": False}])
+def test_other_options_give_trafilaturas_text(options):
+    for html, url in sample_pages()[:12]:
+        assert fast.extract_text(html, url, options) == fast.plain_extract(html, url, options), url
+
+
+def test_no_text_and_errors_as_plain_trafilatura():
+    for page in ("", "not html at all", "<html><body><p>kurz</p></body></html>", "<html>" + "<div>" * 50 + "</html>"):
+        assert fast.extract_text(page, None, OPTIONS) == fast.plain_extract(page, None, OPTIONS)
+
+
+def test_stage_gives_the_same_text_with_and_without_the_fast_path():
+    pages = sample_pages()[:16]
+    batch = work_table({"id": [str(i) for i in range(len(pages))], "html": [h.encode() for h, _ in pages],
+                        "charset": ["utf-8"] * len(pages), "url": [u for _, u in pages]})
+    results = {}
+    for fast_path in (True, False):
+        stage = ExtractStage(ExtractConfig(fast_path=fast_path))
+        try:
+            results[fast_path] = stage(batch).select(["text", "drop_reason"]).to_pylist()
+        finally:
+            stage.close()
+    assert results[True] == results[False]
+    assert sum(row["text"] is not None for row in results[True]) > 8
