@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 
@@ -40,10 +42,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from curate.runners.beam import check_options
 
         check_options(config.beam.options)  # before the output directory is touched
-    result = run(config)
+    main_thread = threading.current_thread() is threading.main_thread()  # signal handlers: main thread only
+    previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None  # the attempt records why
+    try:
+        result = run(config)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     if console.verbosity() > console.QUIET:  # --quiet: nothing on success; stats.json has the numbers
         print(console.summary(result.stats, result.output_dir, time.monotonic() - args.started, result.skipped))
     return 0
+
+
+class Terminated(SystemExit):
+    """SIGTERM (Slurm at the time limit, ``scancel``) as an exception: the run's ``finally`` and error record run."""
+
+    def __str__(self) -> str:
+        return "terminated by SIGTERM (a scheduler's time limit or scancel?)"
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated(128 + signum)
 
 
 def _cmd_langid(args: argparse.Namespace) -> int:
