@@ -16,7 +16,8 @@ which marks end a sentence, two stop-word lists, and the language's quality thre
   the ``source`` its numbers come from. Checked against the filters' parameters at load.
 * ``lid_calibration`` (optional): what ``scripts/derive_lid_thresholds.py`` measured for the LID
   (issue 19): ``stopword_rate`` (the median share of a paragraph's words on the language's full
-  stop-word list, which :mod:`curate.lid` tests a text labelled this language against) and
+  stop-word list, which :mod:`curate.lid` tests a text labelled this language against), ``letters``
+  (the language's alphabet as its text uses it: a text full of other letters is not this language) and
   ``source`` (how and when it and ``lid_threshold`` were derived). Read by
   :func:`load_lid_calibration`; not a field of :class:`LanguageConfig`.
 
@@ -58,6 +59,9 @@ class LidCalibration:
     """A language's measured stop-word rate for the LID and where it (and ``lid_threshold``) came from."""
 
     stopword_rate: float | None = None
+    #: The language's letters (lower case, NFC): those of its stop-word list and those common in its
+    #: text. :mod:`curate.lid` refuses a text labelled this language that uses many letters outside them.
+    letters: str = ""
     source: str = ""
 
 
@@ -71,6 +75,8 @@ def _lid_calibration(data: dict, path: Path) -> LidCalibration:
     rate = calibration.stopword_rate
     if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 < rate < 1.0):
         raise ConfigError(f"{path}: {LID_CALIBRATION_KEY}.stopword_rate must be a number in (0, 1), got {rate!r}")
+    if not isinstance(calibration.letters, str) or any(not c.isalpha() or c != c.lower() for c in calibration.letters):
+        raise ConfigError(f"{path}: {LID_CALIBRATION_KEY}.letters must be a string of lower-case letters")
     if not str(calibration.source).strip():
         raise ConfigError(f"{path}: {LID_CALIBRATION_KEY}.source: say how and when the values were derived")
     return calibration

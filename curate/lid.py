@@ -136,6 +136,16 @@ NEIGHBOUR_MARGIN = 8.0
 #: neighbour that the models do not know (Silesian, Scots, Asturian ...) reads as the target to them but
 #: uses other function words. Tuned leave-languages-out (``benchmarks/bench_lid_heldout.py``).
 STOPWORD_RATE_Z = 3.0
+#: Step 5: a text labelled a target is refused when at least :data:`FOREIGN_LETTER_MIN` of its letters, and
+#: this share of them, are letters of the target's script outside its alphabet
+#: (``lid_calibration.letters``; basic a-z always counts as the language's: names and loanwords): Silesian
+#: ``ō``/``ŏ``, Sorbian ``ě``/``ř``, Kashubian ``ë``/``ò`` are not Polish, Macedonian ``ќ``/``ѓ`` not Bulgarian.
+#: Tuned leave-languages-out (``benchmarks/bench_lid_heldout.py``).
+FOREIGN_LETTER_RATE = 0.02
+FOREIGN_LETTER_MIN = 2
+#: Evidence (in nats) one foreign letter takes from a member of a cluster of targets (gl/pt/es/ca ...):
+#: ``ã`` and ``õ`` are Portuguese, not Galician; ``ř`` Czech, not Slovak.
+FOREIGN_LETTER_EVIDENCE = 1.0
 #: Texts with fewer words are not tested against the stop-word rate (too little evidence either way).
 MIN_WORDS_FOR_RATE = 4
 #: A refused target's text gets its best non-target's code when that holds at least this share of the
@@ -295,6 +305,34 @@ def cluster_markers() -> dict[tuple[str, ...], dict[str, frozenset[str]]]:
                     raise ConfigError(f"{path}: markers.{key}: {word!r} is listed under two keys")
                 words[word] = members
     return out
+
+
+def rate_words_of(text: str, split: Any) -> list[str]:
+    """The words a stop-word rate counts: ``split``'s words of the lower-cased text, without any that holds
+    a digit (prices, dates and codes are no words of any language: a catalogue page is not a neighbour)."""
+    return [w for w in split.findall(text.lower().replace("’", "'")) if not any(c.isdigit() for c in w)]
+
+
+def alphabet_of(letters: str) -> tuple[frozenset[str], str]:
+    """A ``lid_calibration.letters`` string as (its letters, the script most of them are in)."""
+    scripts: dict[str, int] = {}
+    for c in letters:
+        scripts[_script(c)] = scripts.get(_script(c), 0) + 1
+    return frozenset(letters), max(scripts, key=scripts.__getitem__) if scripts else ""
+
+
+@functools.cache
+def _script(char: str) -> str:
+    """The Unicode script word of a letter's name (LATIN, CYRILLIC, GREEK ...)."""
+    return unicodedata.name(char, "?").split(" ", 1)[0]
+
+
+@functools.cache
+def alphabets() -> dict[str, tuple[frozenset[str], str]]:
+    """Per target with measured ``lid_calibration.letters``: its letters and their script."""
+    from curate.languages import load_lid_calibration
+
+    return {code: alphabet_of(letters) for code in sorted(TARGETS) if (letters := load_lid_calibration(code).letters)}
 
 
 @functools.cache
@@ -503,6 +541,7 @@ class LanguageIdentifier:
         self._stopwords: dict[tuple[str, ...], dict[str, str]] = {}
         self._markers: dict[tuple[str, ...], dict[str, frozenset[str]]] = {}
         self._stopword_rates: dict[str, tuple[float, Any, frozenset[str]]] = {}
+        self._letters: dict[str, tuple[frozenset[str], str]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         return {"model_path": self.model_path, "second_opinion": self.second_opinion}
@@ -522,6 +561,7 @@ class LanguageIdentifier:
             self._stopwords = cluster_stopwords()
             self._markers = cluster_markers()
             self._stopword_rates = stopword_rates()
+            self._letters = alphabets()
 
     # -- classification ------------------------------------------------------------------------------
 
@@ -581,7 +621,7 @@ class LanguageIdentifier:
             # has to look like its language in its words (else the second opinion and the vetting decide).
             if best not in TARGETS:
                 return LidResult(iso_code(best), ft[best])
-            if self._words_fit(text, best):
+            if self._words_fit(text, best) and self._letters_fit(text, best):
                 return LidResult(best, ft[best])
 
         # Step 2: mix fastText with py3langid. fastText's Serbo-Croatian mass counts for bs and sr.
@@ -631,6 +671,7 @@ class LanguageIdentifier:
             evidence = {
                 m: math.log(max(mix.get(m, 0.0) / total, PROBABILITY_FLOOR))
                 + STOPWORD_EVIDENCE_AMONG_TARGETS * hits[m] + marks[m]
+                - FOREIGN_LETTER_EVIDENCE * self._foreign_letters(text, m)[0]
                 for m in cluster
             }
             posterior = _softmax(evidence)
@@ -665,12 +706,32 @@ class LanguageIdentifier:
         if rate_words is None:
             return True
         rate, split, words = rate_words
-        tokens = split.findall(text.lower().replace("’", "'"))
+        tokens = rate_words_of(text, split)
         n = len(tokens)
         if n < MIN_WORDS_FOR_RATE:
             return True
         hits = sum(1 for t in tokens if t in words)
         return (hits - n * rate) / math.sqrt(n * rate * (1.0 - rate)) >= -STOPWORD_RATE_Z
+
+    def _foreign_letters(self, text: str, language: str) -> tuple[int, int]:
+        """(letters of ``language``'s script outside its alphabet, all letters) in the text; (0, 0) when the
+        language has no measured alphabet. Basic a-z never counts as foreign."""
+        alphabet = self._letters.get(language)
+        if alphabet is None:
+            return 0, 0
+        own, script = alphabet
+        foreign = total = 0
+        for c in unicodedata.normalize("NFC", text.lower()):
+            if c.isalpha():
+                total += 1
+                if c not in own and not ("a" <= c <= "z") and _script(c) == script:
+                    foreign += 1
+        return foreign, total
+
+    def _letters_fit(self, text: str, language: str) -> bool:
+        """Whether few enough of the text's letters lie outside the language's alphabet (step 5)."""
+        foreign, total = self._foreign_letters(text, language)
+        return foreign < FOREIGN_LETTER_MIN or foreign < FOREIGN_LETTER_RATE * total
 
     def _vet(self, text: str, result: LidResult, mix: dict[str, float], total: float) -> LidResult:
         """Step 5: a target label must beat every non-target the two models name (outside its own cluster,
@@ -682,7 +743,8 @@ class LanguageIdentifier:
         for code, mass in mix.items():
             if code not in TARGETS and code not in own and mass > rival_mass:
                 rival, rival_mass = code, mass
-        if mix.get(target, 0.0) >= NEIGHBOUR_MARGIN * rival_mass and self._words_fit(text, target):
+        if (mix.get(target, 0.0) >= NEIGHBOUR_MARGIN * rival_mass and self._words_fit(text, target)
+                and self._letters_fit(text, target)):
             return result
         share = rival_mass / total
         return LidResult(iso_code(rival) if share >= REFUSED_MIN_SHARE else UND, share, True)
