@@ -18,7 +18,10 @@ URL) with their own reader and decoding, and extract with trafilatura in the sam
 
 Run in the benchmark environment (datatrove is never a dependency of curate)::
 
-    /work/bench-venv/bin/python benchmarks/bench_extraction_quality.py [--warc /tmp/extraction.warc.gz]
+    /work/bench-venv/bin/python benchmarks/bench_extraction_quality.py [--warc /tmp/extraction.warc.gz] [--plain]
+
+``--plain`` extracts curate's side with ``extract.fast_path: false`` (plain ``trafilatura.extract``), to check
+that the fast path (the default) scores the same.
 """
 
 from __future__ import annotations
@@ -55,13 +58,13 @@ def score(texts: dict[str, str | None], evaldata: dict[str, dict[str, Any]]) -> 
             "recall": recall, "f1": f1, "accuracy": (tp + tn) / max(1, tp + fn + fp + tn)}
 
 
-def curate_texts(warc: Path) -> dict[str, str | None]:
+def curate_texts(warc: Path, fast_path: bool = True) -> dict[str, str | None]:
     from curate.config import ExtractConfig
     from curate.io import InputShard
     from curate.stages.extract import ExtractStage
     from curate.stages.read import read_shard
 
-    stage = ExtractStage(ExtractConfig())
+    stage = ExtractStage(ExtractConfig(fast_path=fast_path))
     out: dict[str, str | None] = {}
     for batch in read_shard(InputShard(str(warc), "warc"), 64):
         done = stage(batch)
@@ -92,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warc", type=Path, help="the WARC of build_extraction_warc.py (built when absent)")
     parser.add_argument("--data-dir", type=Path, help=f"shared/data (default: ${SHARED_DATA_ENV} or ../shared/data)")
     parser.add_argument("--only", choices=["curate", "datatrove"])
+    parser.add_argument("--plain", action="store_true",
+                        help="curate with extract.fast_path: false (plain trafilatura.extract)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     data_dir = resolve_data_dir(args.data_dir)
@@ -108,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     # (its reader skips it, its extractor times out) has no text there.
     in_warc = set(_warc_urls(warc))
     matched = {url: entry for url, entry in evaldata.items() if url in in_warc}
-    sides = {"curate": curate_texts, "datatrove": datatrove_texts}
+    sides = {"curate": lambda path: curate_texts(path, fast_path=not args.plain), "datatrove": datatrove_texts}
     report = {}
     for name, extract in sides.items():
         if args.only and name != args.only:
