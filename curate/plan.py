@@ -5,21 +5,24 @@ How the projection is made (every number in the report says which of these it co
 1. **Input size.** The input is expanded as the run expands it (paths, globs, a ``warc.paths.gz`` listing).
    File sizes come from the filesystem's metadata (``fsspec`` ``size``, no reading); past
    :data:`MAX_STATS` files a random subset is stat-ed and the mean size scaled by the file count.
-2. **Sample.** ``--sample N`` records spread over ``k`` randomly chosen files (``N / RECORDS_PER_FILE``,
-   at least 1, at most :data:`MAX_FILES`), the first ``N / k`` records of each. The bytes they occupy
-   (the next record's offset) give records per byte; the whole input's records are that ratio times the
-   input's bytes. A prefix of a file stands for the whole file (web crawl files are written in no
-   particular order of content).
+2. **Sample.** ``--sample N`` records spread over ``k`` randomly chosen files (``N / RECORDS_PER_FILE``, at least
+   :data:`MIN_FILES`, at most :data:`MAX_FILES`): each sampled file is read through once by the run's own reader
+   (decompressed and split into records, no stage run), which counts its records exactly, and ``N / k`` of them
+   are drawn at random (reservoir sampling). Per byte of the sampled files, this gives records, documents, CPU;
+   the whole input's are that times the input's bytes (exactly the sampled files' totals when every file is
+   sampled). Only the sampled files are read: a ``warc.paths.gz`` listing of 90,000 files costs ``k`` reads.
 3. **Stages.** The pipeline's own per-document stages (:func:`curate.pipeline.build_stages`) run in this
-   process on the sample, in chunks; CPU seconds are this process's plus its children's (the extraction
-   process), from ``getrusage`` and, for a child still alive, ``/proc/PID/stat``. Stage start-up
-   (``setup``: models, the extraction process) is measured apart, and so is a fresh interpreter's import of
-   curate: both are paid once per worker process.
+   process on the sample, in batches of the run's ``input.batch_size``; CPU seconds are this process's plus its
+   children's (the extraction process), from ``getrusage`` and, for a child still alive, ``/proc/PID/stat``.
+   Stage start-up (``setup``: models, the extraction process, and a first warm-up batch of
+   :data:`WARM_UP` documents: lazy loading, compiled patterns) is measured apart, and so is a fresh
+   interpreter's import of curate: both are paid once per worker process.
 4. **Global steps.** The sample's work files are handed to the real :func:`curate.pipeline.run` in a
    temporary directory as a finished-shards resume, so that dedup, write, the card, tokenize and classify
-   run as in the real run; once with the sample and once with no record, which separates their fixed cost
-   (the card, plots) from the per-record cost. Its ``stats.json`` gives documents per language after dedup,
-   tokens (when the pipeline tokenizes) and the output bytes.
+   run as in the real run: on half the sample (cold), on all of it, on the half again (warm). All minus
+   warm half is the cost per record; the cold half minus its records' cost is the fixed cost (the card,
+   plots, first calls). The full run's ``stats.json`` gives documents per language after dedup, tokens (when
+   the pipeline tokenizes) and the output bytes.
 5. **Bounds.** A bootstrap over the sample's chunks (files when there are several) gives the ± bounds
    (2.5 and 97.5 percentiles). They cover sampling noise only; exact dedup on a sample finds fewer
    duplicates than on the whole input (a pair is rarely both in the sample): documents out are an upper
@@ -377,7 +380,7 @@ def plan(pipeline: Path, inputs: list[str] | None = None, sample: int = 3000, co
     rec_lo, rec_hi = _bootstrap(units, lambda us: project(us, lambda u: u.records), rng, all_files)
     doc_lo, doc_hi = _bootstrap(units, docs, rng, all_files)
     core_lo, core_hi = _bootstrap(units, core_s, rng, all_files)
-    parallel = max(1, min(cores, len(shards)))
+    parallel = 1 if runner == "local" else max(1, min(cores, len(shards)))  # a shard is one worker's
     wall_s = per_worker + global_fixed + (stage_s / n + per_record_global) * records / parallel
     gpu = _gpu_section(config, documents, gpu_docs_per_s)
     return {
@@ -412,13 +415,15 @@ def plan(pipeline: Path, inputs: list[str] | None = None, sample: int = 3000, co
 
 def _gpu_section(config: PipelineConfig, documents: float, docs_per_s: float) -> dict[str, Any]:
     gpu_stages = [s.name for s in build_stages(config) if s.resources.gpus]
-    scorers = [c.name for c in config.classify or [] if getattr(c, "type", "") == "embedding"]
+    from curate.classify.scorers import build_scorer
+
+    scorers = [c.name for c in config.classify or [] if build_scorer(c).resources.gpus]
     if not gpu_stages and not scorers:
         return {"gpu_hours_estimated": 0.0, "gpu_stages": []}
     hours = documents * max(1, len(scorers) + len(gpu_stages)) / docs_per_s / 3600
     return {"gpu_hours_estimated": hours, "gpu_stages": gpu_stages + [f"classify:{s}" for s in scorers],
             "gpu_assumption": f"{docs_per_s:g} documents/s per GPU per model (assumed, not measured: the CPU time "
-                              "measured here is not GPU time)"}
+                              "measured here is not GPU time; the core-hours include these models run on CPU)"}
 
 
 def _fmt(n: float) -> str:
