@@ -378,6 +378,22 @@ def test_mixed_document_is_dropped_with_its_share():
     assert relaxed(table.slice(0, 1)).column("drop_reason").to_pylist() != ["mixed_language"]
 
 
+def test_mixed_document_keep_main_cuts_the_other_language():
+    german = DE + " " + DE.replace("September", "Oktober")
+    french = FR + " " + FR.replace("septembre", "octobre")
+    doc = _document(german, german.replace("Land", "Bund"), french)  # two thirds German
+    table = work_table({"id": ["d"], "text": [doc], "url": [None]})
+    assert LangIdStage(LangIdConfig()).__call__(table).column("drop_reason").to_pylist() == ["mixed_language"]
+    row = LangIdStage(LangIdConfig(mixed="keep_main"))(table).to_pylist()[0]
+    signals = dict(row["signals"])
+    assert row["drop_reason"] is None and row["language"] == "de"
+    assert row["text"] == _document(german, german.replace("Land", "Bund"))
+    assert signals["langid.cut_chars"] == len(french) + 1
+    assert signals["langid.language_share"] < 0.85  # measured on the document as it came
+    with pytest.raises(ConfigError, match="langid.mixed must be one of drop, keep_main"):
+        LangIdStage(LangIdConfig(mixed="split"))
+
+
 def test_segments_merge_short_lines_and_cut_long_ones():
     from curate.stages.langid import SEGMENT_MAX_CHARS, SEGMENT_MIN_CHARS, segments
 

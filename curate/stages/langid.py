@@ -13,14 +13,18 @@ their neighbours up to :data:`SEGMENT_MIN_CHARS`, long lines cut at sentence end
 whole, so code-switching inside a paragraph never counts; segments shorter than
 :data:`SEGMENT_MIN_CHARS` (menus, captions) and ``und`` ones are left out of the share. The share of
 the identified characters in the document's language is ``langid.language_share`` (1.0 for a document
-not segmented); below ``langid.min_language_share`` the document is dropped as ``mixed_language``.
+not segmented); below ``langid.min_language_share`` the document is dropped as ``mixed_language``, or,
+with ``langid.mixed: keep_main``, kept with only its main language's segments (the others cut out,
+``langid.cut_chars``) when those, identified again, pass the language's threshold. One document in, one
+out (the stage contract): the other language's segments are not made a document of their own.
 
 Drop reasons: ``not_target_language`` (the language is not a configured one, or ``und``),
 ``low_language_score`` (a configured language below its ``lid_threshold`` from
 ``language_configs/<code>.yaml``, or below ``langid.min_score`` when that is set) and
 ``mixed_language``. Signals: ``langid.score`` (the score again, for the rejected/ output),
 ``langid.second_opinion`` (1.0 when fastText alone was not trusted), ``langid.language_share`` and
-``langid.segments`` (how many segments were identified; 0 when the document was not segmented).
+``langid.segments`` (how many segments were identified; 0 when the document was not segmented),
+``langid.cut_chars`` (characters cut from a mixed document kept with ``mixed: keep_main``; else 0).
 """
 
 from __future__ import annotations
@@ -30,15 +34,19 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from curate.errors import ConfigError
 from curate.fields import help_field as _help
 from curate.langconfig import EU_LANGUAGES
 from curate.languages import load_language
-from curate.lid import LanguageIdentifier, Priors, default_model_path, model_file
+from curate.lid import LanguageIdentifier, LidResult, Priors, default_model_path, model_file
 from curate.schema import mark_dropped, merge_signals, with_column
 from curate.stage import Resources, Stage
 
-__all__ = ["LangIdConfig", "LangIdStage", "default_model_path", "language_share", "model_file", "segment_languages",
-           "segments"]
+__all__ = ["MIXED_ACTIONS", "LangIdConfig", "LangIdStage", "default_model_path", "language_share", "model_file",
+           "segment_labels", "segment_languages", "segments"]
+
+#: What ``langid.mixed`` may say: drop a mixed-language document, or keep its main language's segments.
+MIXED_ACTIONS = ("drop", "keep_main")
 
 #: Documents longer than this are identified segment by segment too (the document-level read stops at
 #: curate.lid.MAX_CHARS characters, so the rest would otherwise go unseen).
@@ -64,6 +72,10 @@ class LangIdConfig:
         "drop a document as mixed_language when less than this share of its segment-identified characters "
         "is in its language (0 disables; benchmarks/bench_lid_heldout.py: 0.85 flags 96.5 % of half-and-half "
         "documents and 1 of 202 clean ones, 0.8 90.6 % and 1)", 0.85)
+    mixed: str = _help(
+        "a document below min_language_share: drop (as mixed_language) or keep_main (keep only the segments in "
+        "its main language, if they pass its threshold on their own; the cut characters go to "
+        "signals langid.cut_chars)", "drop")
 
 
 class LangIdStage(Stage):
@@ -73,6 +85,8 @@ class LangIdStage(Stage):
     _unpicklable = ("_model",)
 
     def __init__(self, config: LangIdConfig) -> None:
+        if config.mixed not in MIXED_ACTIONS:
+            raise ConfigError(f"langid.mixed must be one of {', '.join(MIXED_ACTIONS)}, got {config.mixed!r}")
         self.config = config
         self.model_path = str(model_file(config.model_path))  # checked on the driver, before any output
         self.thresholds: dict[str, float] = {}
@@ -97,11 +111,14 @@ class LangIdStage(Stage):
         languages: list[str | None] = []
         reasons: list[str | None] = []
         shares: list[tuple[float, int]] = []
-        for text, prior, result in zip(texts, priors, results, strict=True):
+        cut = [0] * len(texts)
+        for i, (text, prior, result) in enumerate(zip(texts, priors, results, strict=True)):
             label = result.language
             share = (1.0, 0)
+            labelled: list[tuple[str, str]] = []
             if len(text) > SEGMENT_ABOVE_CHARS or result.score < SEGMENT_BELOW_SCORE:
-                chars, n = segment_languages(self._model, text, prior)
+                labelled = segment_labels(self._model, text, prior)
+                chars, n = _characters(labelled), len(labelled)
                 total = sum(chars.values())
                 if label not in self.label_to_code and total:
                     # The whole reads as no target (two halves in two languages often do): the main
@@ -114,7 +131,13 @@ class LangIdStage(Stage):
             if code is None:
                 reasons.append("not_target_language")
             elif share[0] < self.config.min_language_share:  # a mixed document scores low too: say why
-                reasons.append("mixed_language")
+                kept = self._keep_main(labelled, label, code, prior) if self.config.mixed == "keep_main" else None
+                if kept is None:
+                    reasons.append("mixed_language")
+                else:
+                    cut[i] = len(text) - len(kept[0])
+                    texts[i], results[i] = kept
+                    reasons.append(None)
             elif result.score < self.thresholds[code]:
                 reasons.append("low_language_score")
             else:
@@ -122,12 +145,26 @@ class LangIdStage(Stage):
             shares.append(share)
         batch = with_column(batch, "language", languages)
         batch = with_column(batch, "language_score", [r.score for r in results])
+        if any(cut):
+            batch = with_column(batch, "text", texts)
         batch = merge_signals(batch, [
             {"langid.score": r.score, "langid.second_opinion": 1.0 if r.second_opinion else 0.0,
-             "langid.language_share": share, "langid.segments": float(n)}
-            for r, (share, n) in zip(results, shares, strict=True)
+             "langid.language_share": share, "langid.segments": float(n), "langid.cut_chars": float(c)}
+            for r, (share, n), c in zip(results, shares, cut, strict=True)
         ])
         return mark_dropped(batch, self.name, reasons)
+
+    def _keep_main(self, labelled: list[tuple[str, str]], label: str, code: str,
+                   prior: Priors | None) -> tuple[str, LidResult] | None:
+        """The text of a mixed document's segments in ``label``, and their identification, if that is
+        ``label`` again above the language's threshold (else None: the document is dropped)."""
+        kept = "\n".join(part for part, language in labelled if language == label)
+        if not kept:
+            return None
+        again = self._model.identify([kept], [prior])[0]
+        if again.language != label or again.score < self.thresholds[code]:
+            return None
+        return kept, again
 
 
 def segments(text: str) -> list[str]:
@@ -163,19 +200,31 @@ def segments(text: str) -> list[str]:
     return out
 
 
+def segment_labels(model: LanguageIdentifier, text: str, prior: Priors | None = None) -> list[tuple[str, str]]:
+    """``(segment, language)`` for each segment of ``text`` at least :data:`SEGMENT_MIN_CHARS` long, in
+    order; none when the text has fewer than two such segments (one segment is the document)."""
+    parts = [part for part in segments(text) if len(part) >= SEGMENT_MIN_CHARS]
+    if len(parts) < 2:
+        return []
+    return [(part, found.language) for part, found in zip(parts, model.identify(parts, [prior] * len(parts)),
+                                                             strict=True)]
+
+
+def _characters(labelled: list[tuple[str, str]]) -> dict[str, int]:
+    chars: dict[str, int] = {}
+    for part, language in labelled:
+        if language != "und":
+            chars[language] = chars.get(language, 0) + len(part)
+    return chars
+
+
 def segment_languages(model: LanguageIdentifier, text: str,
                       prior: Priors | None = None) -> tuple[dict[str, int], int]:
     """``({language: characters}, segments)`` over the identified segments of ``text`` (segments shorter
     than :data:`SEGMENT_MIN_CHARS` and ``und`` ones left out), and how many segments were identified
     (none when the text has fewer than two segments: one segment is the document)."""
-    parts = [part for part in segments(text) if len(part) >= SEGMENT_MIN_CHARS]
-    if len(parts) < 2:
-        return {}, 0
-    chars: dict[str, int] = {}
-    for part, found in zip(parts, model.identify(parts, [prior] * len(parts)), strict=True):
-        if found.language != "und":
-            chars[found.language] = chars.get(found.language, 0) + len(part)
-    return chars, len(parts)
+    labelled = segment_labels(model, text, prior)
+    return _characters(labelled), len(labelled)
 
 
 def language_share(model: LanguageIdentifier, text: str, language: str, prior: Priors | None = None) -> float:
