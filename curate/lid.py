@@ -55,6 +55,7 @@ import functools
 import json
 import math
 import os
+import re
 import shutil
 import sys
 import unicodedata
@@ -310,7 +311,13 @@ def cluster_markers() -> dict[tuple[str, ...], dict[str, frozenset[str]]]:
 def rate_words_of(text: str, split: Any) -> list[str]:
     """The words a stop-word rate counts: ``split``'s words of the lower-cased text, without any that holds
     a digit (prices, dates and codes are no words of any language: a catalogue page is not a neighbour)."""
-    return [w for w in split.findall(text.lower().replace("’", "'")) if not any(c.isdigit() for c in w)]
+    words = split.findall(text.lower().replace("’", "'"))
+    if _HAS_DIGIT(text) is None:
+        return words
+    return [w for w in words if _HAS_DIGIT(w) is None]
+
+
+_HAS_DIGIT = re.compile(r"\d").search
 
 
 def alphabet_of(letters: str) -> tuple[frozenset[str], str]:
@@ -714,19 +721,17 @@ class LanguageIdentifier:
         return (hits - n * rate) / math.sqrt(n * rate * (1.0 - rate)) >= -STOPWORD_RATE_Z
 
     def _foreign_letters(self, text: str, language: str) -> tuple[int, int]:
-        """(letters of ``language``'s script outside its alphabet, all letters) in the text; (0, 0) when the
-        language has no measured alphabet. Basic a-z never counts as foreign."""
+        """(letters of ``language``'s script outside its alphabet, all letters) in the text; (0, 0) when it
+        has none or the language has no measured alphabet. Basic a-z never counts as foreign."""
         alphabet = self._letters.get(language)
-        if alphabet is None:
+        if alphabet is None or text.isascii():
             return 0, 0
         own, script = alphabet
-        foreign = total = 0
-        for c in unicodedata.normalize("NFC", text.lower()):
-            if c.isalpha():
-                total += 1
-                if c not in own and not ("a" <= c <= "z") and _script(c) == script:
-                    foreign += 1
-        return foreign, total
+        lowered = unicodedata.normalize("NFC", text.lower())
+        odd = [c for c in set(lowered) - own if c.isalpha() and not ("a" <= c <= "z") and _script(c) == script]
+        if not odd:
+            return 0, 0
+        return sum(lowered.count(c) for c in odd), sum(1 for c in lowered if c.isalpha())
 
     def _letters_fit(self, text: str, language: str) -> bool:
         """Whether few enough of the text's letters lie outside the language's alphabet (step 5)."""
