@@ -114,8 +114,9 @@ class Unit:
     records: int
     bytes: float
     cpu_s: float
-    weight: float  # records of its file each sampled record stands for
-    file: str = ""
+    file: str
+    file_records: int  # records in its file (counted)
+    file_bytes: float
     documents: int = 0  # alive after the per-document stages (before dedup)
     languages: Counter = field(default_factory=Counter)
     characters: Counter = field(default_factory=Counter)
@@ -188,7 +189,7 @@ def _measure_stages(config: PipelineConfig, sampled: list[InputShard], quota: in
             table, total, nbytes = _read_sample(shard, quota, rng)
             files[shard.path], rows[shard.path] = [], table.num_rows
             if not table.num_rows:
-                units.append(Unit(0, nbytes, 0.0, 1.0, shard.path))
+                units.append(Unit(0, nbytes, 0.0, shard.path, total, nbytes))
                 continue
             if warm:
                 alive = table.filter(pc.is_null(table.column("drop_stage")))
@@ -210,7 +211,7 @@ def _measure_stages(config: PipelineConfig, sampled: list[InputShard], quota: in
                 for j in range(min(CHUNKS_PER_FILE, out.num_rows)):
                     part = out.take(pa.array(sorted(order[j::CHUNKS_PER_FILE])))
                     unit = Unit(part.num_rows, nbytes * part.num_rows / table.num_rows,
-                                cpu * part.num_rows / out.num_rows, total / table.num_rows, shard.path)
+                                cpu * part.num_rows / out.num_rows, shard.path, total, nbytes)
                     unit.documents = part.column("drop_stage").null_count
                     stats = RunStats.from_table(part)
                     unit.languages.update(stats.documents)
@@ -278,11 +279,19 @@ def _global_run(pipeline: Path, config: PipelineConfig, sampled: list[InputShard
 
 
 def _project(units: list[Unit], value: Any, input_bytes: float) -> float:
-    """The input's total of ``value(unit)``: per sampled file its records times the mean per sampled record,
-    per byte over the sampled files, times the input's bytes (exact totals of the files when all are sampled
-    and every record of them is processed)."""
-    per_byte = sum(u.weight * value(u) for u in units) / max(sum(u.bytes for u in units), 1e-9)
-    return per_byte * input_bytes
+    """The input's total of ``value(unit)``: per sampled file, its records (counted) times the mean per sampled
+    record; per byte over the sampled files, times the input's bytes (the sampled files' totals when every file
+    is sampled)."""
+    per_file: dict[str, list[Unit]] = {}
+    for unit in units:
+        per_file.setdefault(unit.file, []).append(unit)
+    total = size = 0.0
+    for group in per_file.values():
+        records = sum(u.records for u in group)
+        size += group[0].file_bytes
+        if records:
+            total += group[0].file_records * sum(value(u) for u in group) / records
+    return total / max(size, 1e-9) * input_bytes
 
 
 def _language_documents(units: list[Unit], lang: str, input_bytes: float, survive: float) -> float:
