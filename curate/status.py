@@ -66,7 +66,10 @@ def _documents(fs: fsspec.AbstractFileSystem, work_files: list[str]) -> int | No
         try:
             with fs.open(real, "rb") as fh:
                 meta = pq.ParquetFile(fh).metadata
-                column = meta.schema.to_arrow_schema().get_field_index("drop_stage")
+                leaves = [meta.schema.column(i).path for i in range(meta.num_columns)]  # Parquet leaf columns
+                if "drop_stage" not in leaves:
+                    return None
+                column = leaves.index("drop_stage")
                 for g in range(meta.num_row_groups):
                     stats = meta.row_group(g).column(column).statistics
                     if stats is None or stats.null_count is None:
