@@ -43,8 +43,15 @@ def test_status_of_a_killed_run_then_its_resume(tmp_path, inputs, capsys):
         assert proc.poll() is None, "the run ended before its first shard marker"
         assert time.monotonic() < deadline, "no shard marker"
         time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)  # what a scheduler does at the end of the time limit (after SIGTERM)
-    proc.wait()
+    proc.send_signal(signal.SIGSTOP)  # paused: alive, mid-way
+    try:
+        running = run_status(str(out))
+        assert running["state"] == "running", running
+        assert running["eta_s"] is not None and running["records_per_s"] > 0
+        assert 1 <= running["shards_done"] < 4
+    finally:
+        proc.send_signal(signal.SIGKILL)  # what a scheduler does at the end of the time limit (after SIGTERM)
+        proc.wait()
     status = run_status(str(out))
     assert status["state"] == "killed"  # same host: the attempt's process is gone
     assert status["shards_total"] == 4
