@@ -214,18 +214,18 @@ def render(status: dict[str, Any]) -> str:
 
 
 def status_main(args: Any) -> int:
-    while True:
-        status = run_status(args.output, args.stale)
-        text = json.dumps(status, sort_keys=True) if args.json else render(status)
-        if args.watch and sys.stdout.isatty() and not args.json:
-            print("\033[2J\033[H", end="")
-        print(text, flush=True)
-        if not args.watch or status["state"] in ("finished", "failed", "killed"):
-            return 0
-        try:
+    try:
+        while True:
+            status = run_status(args.output, args.stale)
+            text = json.dumps(status, sort_keys=True) if args.json else render(status)
+            if args.watch and sys.stdout.isatty() and not args.json:
+                print("\033[2J\033[H", end="")  # clear the terminal: one screen, refreshed
+            print(text, flush=True)
+            if not args.watch or status["state"] in ("finished", "failed", "killed"):
+                return 0
             time.sleep(args.interval)
-        except KeyboardInterrupt:
-            return 0
+    except KeyboardInterrupt:  # Ctrl-C ends the watching, not an error
+        return 0
 
 
 __all__ = ["render", "run_status", "status_main"]
