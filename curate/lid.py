@@ -596,6 +596,17 @@ class LanguageIdentifier:
             out["nb" if code == "no" else code] = float(score)
         return out
 
+    def confirms(self, raw: str, language: str, min_score: float) -> bool:
+        """Whether fastText alone gives ``language`` at least ``min_score`` (a cheap check that a segment is
+        in the language its document was identified as; no second opinion, no vetting)."""
+        self.setup()
+        text = " ".join(raw[:MAX_CHARS].split())
+        if not text:
+            return False
+        labels, scores = self._fasttext.predict(text, k=1)
+        code = labels[0].removeprefix(_LABEL) if labels else UND
+        return ("nb" if code == "no" else code) == language and float(scores[0]) >= min_score
+
     def scores(self, raw: str) -> tuple[str, dict[str, float], list[tuple[str, float]]]:
         """The normalised text and both models' top labels (what :meth:`decide` needs; for benchmarks)."""
         self.setup()

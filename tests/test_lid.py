@@ -394,6 +394,18 @@ def test_mixed_document_keep_main_cuts_the_other_language():
         LangIdStage(LangIdConfig(mixed="split"))
 
 
+def test_segment_labels_confirmed_by_fasttext_match_the_full_identifier(identifier):
+    from curate.stages.langid import segment_labels
+
+    german = DE + " " + DE.replace("September", "Oktober")
+    french = FR + " " + FR.replace("septembre", "octobre")
+    doc = _document(german, french, german.replace("Land", "Bund"), french.replace("région", "commune"))
+    full = segment_labels(identifier, doc)
+    assert [language for _, language in full] == ["de", "fr", "de", "fr"]
+    assert segment_labels(identifier, doc, expected="de") == full
+    assert identifier.confirms(german, "de", 0.9) and not identifier.confirms(french, "de", 0.9)
+
+
 def test_segments_merge_short_lines_and_cut_long_ones():
     from curate.stages.langid import SEGMENT_MAX_CHARS, SEGMENT_MIN_CHARS, segments
 

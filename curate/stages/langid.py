@@ -56,6 +56,10 @@ SEGMENT_BELOW_SCORE = 0.9
 #: Segments are at least this long (shorter lines are merged with the next ones); a shorter remainder is
 #: not counted in the share (a menu line, a caption: too little to identify).
 SEGMENT_MIN_CHARS = 200
+#: A segment that fastText alone gives the document's language with at least this score counts as that
+#: language without the full identifier (second opinion, vetting): a monolingual document's segments cost a
+#: fastText call each. Segments fastText reads otherwise are identified in full.
+SEGMENT_CONFIRM_SCORE = 0.9
 #: Lines longer than this are cut at a sentence end (else a space) near it.
 SEGMENT_MAX_CHARS = 800
 _SENTENCE_END = re.compile(r"(?<=[.!?…。])\s+")
@@ -117,7 +121,7 @@ class LangIdStage(Stage):
             share = (1.0, 0)
             labelled: list[tuple[str, str]] = []
             if len(text) > SEGMENT_ABOVE_CHARS or result.score < SEGMENT_BELOW_SCORE:
-                labelled = segment_labels(self._model, text, prior)
+                labelled = segment_labels(self._model, text, prior, expected=label)
                 chars, n = _characters(labelled), len(labelled)
                 total = sum(chars.values())
                 if label not in self.label_to_code and total:
@@ -200,14 +204,23 @@ def segments(text: str) -> list[str]:
     return out
 
 
-def segment_labels(model: LanguageIdentifier, text: str, prior: Priors | None = None) -> list[tuple[str, str]]:
+def segment_labels(model: LanguageIdentifier, text: str, prior: Priors | None = None,
+                   expected: str | None = None) -> list[tuple[str, str]]:
     """``(segment, language)`` for each segment of ``text`` at least :data:`SEGMENT_MIN_CHARS` long, in
-    order; none when the text has fewer than two such segments (one segment is the document)."""
+    order; none when the text has fewer than two such segments (one segment is the document). With
+    ``expected`` (the document's language), a segment fastText alone confirms as it
+    (:data:`SEGMENT_CONFIRM_SCORE`) is labelled so without the full identifier."""
     parts = [part for part in segments(text) if len(part) >= SEGMENT_MIN_CHARS]
     if len(parts) < 2:
         return []
-    return [(part, found.language) for part, found in zip(parts, model.identify(parts, [prior] * len(parts)),
-                                                             strict=True)]
+    labels: list[str | None] = [
+        expected if expected is not None and model.confirms(part, expected, SEGMENT_CONFIRM_SCORE) else None
+        for part in parts
+    ]
+    rest = [i for i, found in enumerate(labels) if found is None]
+    for i, found in zip(rest, model.identify([parts[i] for i in rest], [prior] * len(rest)), strict=True):
+        labels[i] = found.language
+    return [(part, str(found)) for part, found in zip(parts, labels, strict=True)]
 
 
 def _characters(labelled: list[tuple[str, str]]) -> dict[str, int]:
