@@ -120,11 +120,11 @@ def test_second_opinion_only_where_fasttext_is_unreliable(identifier):
 
 @pytest.mark.parametrize("compiled", [True, False], ids=["numba-walk", "numpy-walk"])
 def test_vectorised_py3langid_matches_py3langid(compiled, monkeypatch):
-    import curate.lid
+    import curate.py3langid_fast
 
-    if compiled and not curate.lid.HAVE_NUMBA:
+    if compiled and not curate.py3langid_fast.HAVE_NUMBA:
         pytest.skip("numba is not installed")
-    monkeypatch.setattr(curate.lid, "HAVE_NUMBA", compiled)
+    monkeypatch.setattr(curate.py3langid_fast, "HAVE_NUMBA", compiled)
     scorer = Py3LangIdScorer()
     texts = [*SENTENCES.values(), *NON_TARGETS.values(), "ok", "12345", "ΑΘΗΝΑ ΕΙΝΑΙ ΠΡΩΤΕΥΟΥΣΑ", "東京は日本の首都"]
     for text in texts:
