@@ -29,6 +29,7 @@ from curate.dedup.files import (
     read_documents,
 )
 from curate.dedup.index import save_index
+from curate.dedup.parquet import read_parquet
 from curate.dedup.plan import find_duplicates
 from curate.errors import AccountingError, ConfigError
 from curate.io import atomic_path, claim_output_dir, expand_inputs, write_json, write_parquet
@@ -51,7 +52,7 @@ def write_step(item: tuple[int, str], plan: DedupPlan, out_dir: str, batch_size:
     renames: dict[int, str] = {}
     if _exists(plan.renames_path(file_no)):
         fs, real = _fs(plan.renames_path(file_no))
-        ren = pq.read_table(real, filesystem=fs)
+        ren = read_parquet(real, fs)
         renames = dict(zip(ren.column("row").to_pylist(), ren.column("id").to_pylist(), strict=True))
     schema = _unified_schema(path, batch_size)
     out_schema = schema
@@ -209,7 +210,7 @@ def _commit(output_dir: str, work_dir: str, plan: DedupPlan) -> None:
         with pq.ParquetWriter(tmp, DUPLICATES_SCHEMA, compression="zstd", filesystem=fs) as writer:
             for path in dup_files:
                 pfs, preal = _fs(path)
-                writer.write_table(pq.read_table(preal, filesystem=pfs, schema=DUPLICATES_SCHEMA))
+                writer.write_table(read_parquet(preal, pfs, schema=DUPLICATES_SCHEMA))
     staged = f"{_fs(work_dir)[1]}/out/data"
     fs.makedirs(staged, exist_ok=True)
     fs.mv(staged, f"{real}/data", recursive=True)

@@ -25,9 +25,8 @@ import fsspec
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as pds
-import pyarrow.parquet as pq
 
+from curate.dedup.parquet import read_parquet, read_parquet_tree
 from curate.io import write_parquet
 from curate.schema import TIMESTAMP, with_column
 from curate.stage import Stage
@@ -63,7 +62,7 @@ def scan_work_file(work_file: str, keys_dir: str | None, buckets: int) -> dict[s
     """Count documents per output group — ``language=<code>`` for alive ones, ``stage=<stage>`` for
     documents a stage after reading dropped — and, with ``keys_dir``, shuffle the alive documents'
     dedup keys into buckets."""
-    table = pq.read_table(work_file, columns=["id", "text", "language", "crawl_date", "text_hash", "drop_stage"])
+    table = read_parquet(work_file, columns=["id", "text", "language", "crawl_date", "text_hash", "drop_stage"])
     alive = table.filter(pc.is_null(table.column("drop_stage")))
     counts = Counter(f"language={lang}" for lang in alive.column("language").to_pylist())
     counts.update(f"stage={stage}" for stage in table.column("drop_stage").to_pylist() if stage not in (None, "read"))
@@ -93,7 +92,7 @@ def resolve_bucket(bucket: int, keys_dir: str, drops_dir: str) -> int:
     fs, real = fsspec.core.url_to_fs(path)
     if not fs.exists(real):
         return 0
-    keys = pds.dataset(real, filesystem=fs, format="parquet", schema=KEY_SCHEMA).to_table()
+    keys = read_parquet_tree(real, fs, KEY_SCHEMA)
     if keys.num_rows == 0:
         return 0
     # Survivor first within each hash: most recent crawl, then longest text, then smallest id.
@@ -126,7 +125,7 @@ def drops_for(work_file: str, drops_dir: str) -> dict[str, str]:
     fs, real = fsspec.core.url_to_fs(drops_dir)
     if not fs.exists(real) or not fs.ls(real):
         return {}
-    dataset = pds.dataset(real, filesystem=fs, format="parquet", schema=DROP_SCHEMA)
     name = posixpath.basename(work_file)
-    table = dataset.to_table(columns=["id", "duplicate_of"], filter=pds.field("work_file") == name)
+    table = read_parquet_tree(real, fs, DROP_SCHEMA)
+    table = table.filter(pc.equal(table.column("work_file"), name)).select(["id", "duplicate_of"])
     return dict(zip(table.column("id").to_pylist(), table.column("duplicate_of").to_pylist(), strict=True))

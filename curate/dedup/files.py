@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate.dedup.config import NO_DATE
+from curate.dedup.parquet import read_parquet
 from curate.errors import InputError
 from curate.io import atomic_path
 from curate.stages.read import document_id
@@ -69,7 +70,7 @@ def _read_parquet_dir(path: str, columns: list[str] | None = None) -> pa.Table |
     tables = []
     for f in files:
         fs, real = _fs(f)
-        tables.append(pq.read_table(real, columns=columns, filesystem=fs))
+        tables.append(read_parquet(real, fs, columns=columns))
     return pa.concat_tables(tables)
 
 
@@ -253,4 +254,4 @@ def read_assignments(path: str) -> pa.Table:
     if not _exists(path):
         return ASSIGN_SCHEMA.empty_table()
     fs, real = _fs(path)
-    return pq.read_table(real, filesystem=fs, schema=ASSIGN_SCHEMA)
+    return read_parquet(real, fs, schema=ASSIGN_SCHEMA)

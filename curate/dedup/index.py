@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from curate.dedup.config import INDEX_FORMAT, KINDS, ROW_BITS, ROW_MASK, NearDupConfig
 from curate.dedup.files import (
@@ -31,6 +30,7 @@ from curate.dedup.files import (
     _save_npy,
     read_assignments,
 )
+from curate.dedup.parquet import read_parquet
 from curate.errors import ConfigError, InputError
 from curate.io import write_json, write_parquet
 
@@ -77,13 +77,13 @@ def save_index(plan: DedupPlan, index_dir: str, config: NearDupConfig, runner: R
     tables = []
     for f in range(n_files):
         fs, real = _fs(f"{plan.work_dir}/docs/file={f:05d}.parquet")
-        docs = pq.read_table(real, filesystem=fs)
+        docs = read_parquet(real, fs)
         assign = read_assignments(plan.assignment_path(f))
         dropped = set(assign.filter(pc.invert(assign.column("kept"))).column("row").to_pylist())
         renames = plan.renames_path(f)
         ids = docs.column("id").to_pylist()
         if _exists(renames):
-            ren = pq.read_table(_fs(renames)[1], filesystem=_fs(renames)[0])
+            ren = read_parquet(renames)
             for row, new in zip(ren.column("row").to_pylist(), ren.column("id").to_pylist(), strict=True):
                 ids[row] = new
         keep = np.array([r not in dropped for r in docs.column("row").to_pylist()], dtype=bool)

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from curate.dedup.config import F_OLD, NO_DATE, ROW_BITS, ROW_MASK
 from curate.dedup.files import _exists, _fs, _Layout, _load_npy, _read_parquet_dir, _save_npy
+from curate.dedup.parquet import read_parquet
 from curate.errors import ConfigError
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -80,7 +80,7 @@ def _read_bucket_rows(layout: _Layout, kind: str, bucket: int,
             if not _exists(path):
                 continue
             fs, real = _fs(path)
-            old = pq.read_table(real, filesystem=fs)
+            old = read_parquet(real, fs)
             keys.append(old.column("key").to_numpy())
             dense.append(offsets[layout.n_files + j] + old.column("pos").to_numpy())
     if not keys:

@@ -71,6 +71,7 @@ from curate.dedup.files import (
 )
 from curate.dedup.index import _check_indices
 from curate.dedup.lsh import BandGroups, group_step
+from curate.dedup.parquet import read_parquet
 from curate.dedup.signatures import signatures_step
 from curate.io import write_parquet
 
@@ -149,7 +150,7 @@ def _dense_from_docs(layout: _Layout, offsets: np.ndarray, n: int, scratch: str)
     sources += [(f"{index}/docs.parquet", "pos", F_OLD | F_URL | F_EXACT | F_NEAR) for index in layout.indices]
     for k, (path, pos_col, extra) in enumerate(sources):
         fs, real = _fs(path)
-        table = pq.read_table(real, filesystem=fs, columns=[pos_col, "date", "length", "flags"])
+        table = read_parquet(real, fs, columns=[pos_col, "date", "length", "flags"])
         pos = offsets[k] + table.column(pos_col).to_numpy()
         arrays["date"][pos] = table.column("date").to_numpy()
         arrays["length"][pos] = table.column("length").to_numpy()
@@ -246,11 +247,11 @@ def _ids_of(layout: _Layout, offsets: np.ndarray, dense: np.ndarray) -> list[str
         else:
             path, pos_col = f"{layout.indices[s - layout.n_files]}/docs.parquet", "pos"
         fs, real = _fs(path)
-        table = pq.read_table(real, filesystem=fs, columns=[pos_col, "id"])
+        table = read_parquet(real, fs, columns=[pos_col, "id"])
         if s < layout.n_files:
             renames = f"{layout.work_dir}/ids/file={int(s):05d}.parquet"
             if _exists(renames):
-                ren = pq.read_table(_fs(renames)[1], filesystem=_fs(renames)[0])
+                ren = read_parquet(renames)
                 ids = np.array(table.column("id").to_pylist(), dtype=object)
                 ids[ren.column("row").to_numpy()] = ren.column("id").to_pylist()
                 table = table.set_column(1, "id", pa.array(ids.tolist(), pa.string()))
