@@ -9,7 +9,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from curate import __version__, console
 from curate.errors import ConfigError, CurateError
@@ -175,7 +176,9 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``curate`` parser. ``only``: the command about to run; the other commands' arguments are then
+    left out (their packages are not imported), their names and help lines stay."""
     parser = argparse.ArgumentParser(
         prog="curate", description="Web crawls to training data for European language models."
     )
@@ -223,54 +226,57 @@ def build_parser() -> argparse.ArgumentParser:
                        help="indices of earlier runs to dedup against; their documents are never dropped")
     dedup.set_defaults(func=_cmd_dedup)
 
-    from curate.dedup import add_paragraph_arguments
+    # Commands whose arguments live in their own packages: those are imported only when the command is the
+    # one being run (or every one, for `curate --help` and errors), so `curate run` skips them.
+    def lazy(name: str, help: str, func: Any, add_arguments: Callable[[], Callable[..., None]]) -> None:
+        command = sub.add_parser(name, help=help)
+        if only is None or only == name:
+            add_arguments()(command)
+        command.set_defaults(func=func)
 
-    paragraphs = sub.add_parser(
-        "dedup-paragraphs", help="remove paragraphs (lines) repeated in many documents from Parquet/JSONL documents"
-    )
-    add_paragraph_arguments(paragraphs)
-    paragraphs.set_defaults(func=_cmd_dedup_paragraphs)
+    def paragraph_arguments() -> Callable[..., None]:
+        from curate.dedup.paragraphs import add_paragraph_arguments
 
-    from curate.tokenize import add_tokenize_arguments
+        return add_paragraph_arguments
 
-    tokenize = sub.add_parser(
-        "tokenize", help="Parquet documents -> Megatron .bin/.idx shards per language, manifest, lineage, blend"
-    )
-    add_tokenize_arguments(tokenize)
-    tokenize.set_defaults(func=_cmd_tokenize)
+    def tokenize_arguments() -> Callable[..., None]:
+        from curate.tokenize import add_tokenize_arguments
 
-    from curate.classify.command import add_classify_arguments
-    from curate.classify.train import add_train_arguments
+        return add_tokenize_arguments
 
-    classify = sub.add_parser(
-        "classify", help="score Parquet/JSONL documents with a fastText or embedding model; keep the top "
-                         "fraction per language, add quality buckets"
-    )
-    add_classify_arguments(classify)
-    classify.set_defaults(func=_cmd_classify)
+    def classify_arguments() -> Callable[..., None]:
+        from curate.classify.command import add_classify_arguments
 
-    from curate.decontam.command import add_decontaminate_arguments
+        return add_classify_arguments
 
-    decontaminate = sub.add_parser(
-        "decontaminate", help="drop (or annotate) Parquet/JSONL documents sharing 13-grams (or whole short items) "
-                              "with benchmark files; index built once, reusable"
-    )
-    add_decontaminate_arguments(decontaminate)
-    decontaminate.set_defaults(func=_cmd_decontaminate)
+    def decontaminate_arguments() -> Callable[..., None]:
+        from curate.decontam.command import add_decontaminate_arguments
 
-    train = sub.add_parser(
-        "train-classifier", help="train a fastText quality classifier from positive and negative documents"
-    )
-    add_train_arguments(train)
-    train.set_defaults(func=_cmd_train_classifier)
+        return add_decontaminate_arguments
 
-    from curate.crawl.cli import add_crawl_arguments
+    def train_arguments() -> Callable[..., None]:
+        from curate.classify.train import add_train_arguments
 
-    crawl = sub.add_parser(
-        "crawl", help="fetch pages politely (robots.txt, TDM opt-outs) from a seeds file into WARC, resumable"
-    )
-    add_crawl_arguments(crawl)
-    crawl.set_defaults(func=_cmd_crawl)
+        return add_train_arguments
+
+    def crawl_arguments() -> Callable[..., None]:
+        from curate.crawl.cli import add_crawl_arguments
+
+        return add_crawl_arguments
+
+    lazy("dedup-paragraphs", "remove paragraphs (lines) repeated in many documents from Parquet/JSONL documents",
+         _cmd_dedup_paragraphs, paragraph_arguments)
+    lazy("tokenize", "Parquet documents -> Megatron .bin/.idx shards per language, manifest, lineage, blend",
+         _cmd_tokenize, tokenize_arguments)
+    lazy("classify", "score Parquet/JSONL documents with a fastText or embedding model; keep the top "
+                     "fraction per language, add quality buckets", _cmd_classify, classify_arguments)
+    lazy("decontaminate", "drop (or annotate) Parquet/JSONL documents sharing 13-grams (or whole short items) "
+                          "with benchmark files; index built once, reusable", _cmd_decontaminate,
+         decontaminate_arguments)
+    lazy("train-classifier", "train a fastText quality classifier from positive and negative documents",
+         _cmd_train_classifier, train_arguments)
+    lazy("crawl", "fetch pages politely (robots.txt, TDM opt-outs) from a seeds file into WARC, resumable",
+         _cmd_crawl, crawl_arguments)
 
     plan = sub.add_parser(
         "plan", help="project a run's records, documents and tokens per language, output and scratch bytes, "
@@ -299,13 +305,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` runs: its first word that is not an option (curate's own options take no value);
+    None without one, or with ``-h``/``--help`` before it (every command's arguments are built then)."""
+    for word in argv:
+        if word in ("-h", "--help"):
+            return None
+        if not word.startswith("-"):
+            return word
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     engine_options: list[str] = []
     if "--" in argv:  # `curate run PIPELINE --runner beam -- BEAM PIPELINE OPTIONS`
         cut = argv.index("--")
         argv, engine_options = argv[:cut], argv[cut + 1 :]
-    parser = build_parser()
+    parser = build_parser(_command_of(argv))
     args = parser.parse_args(argv)
     if engine_options and args.command != "run":
         parser.error("options after -- are Beam pipeline options, only for `curate run ... --runner beam`")
