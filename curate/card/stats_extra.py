@@ -26,10 +26,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from curate.jit import njit
 
 VERSION = 1
 #: Language key for dropped rows that never got a language (dropped before language ID).
@@ -62,7 +63,7 @@ def _hosts(urls: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(host, ""), pa.scalar(None, pa.string()), host)
 
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def _count_words(data: np.ndarray, offsets: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
     for i in range(len(offsets) - 1):
         j, end, n, in_word = offsets[i], offsets[i + 1], 0, False
