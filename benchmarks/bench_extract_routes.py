@@ -3,13 +3,13 @@
 Over the 637 real pages of the shared extraction benchmarks (``build_extraction_warc.iter_pages``; each page's
 charset is the one its WARC record declares), in this process:
 
-* every route of :mod:`curate.stages._extract_fast` alone (``prefilter``, ``skip_fallback``, ``trim``), the
-  default combination and all routes, against the plain path (``trafilatura.extract`` with the pipeline's
-  options: ``favor_precision``, tables, no comments, no deduplication, no metadata). Each measured call decodes
-  the page (``decode_html``) and extracts it, as the extraction child process does. CPU time is
-  ``time.process_time``; the machine is shared and noisy, so the routes run interleaved ``--repeat`` times
-  (the order rotates each round) and the median is reported, with the median of the per-round ratios
-  against plain;
+* every route of :mod:`curate.stages._extract_fast` alone (``prefilter``, ``skip_fallback``, ``trim``,
+  ``python_prunes``), the previous default, the default combination and all routes, against the plain path
+  (``trafilatura.extract`` with the pipeline's options: ``favor_precision``, tables, no comments, no
+  deduplication, no metadata). Each measured call decodes the page (``decode_html``) and extracts it, as
+  the extraction child process does. CPU time is ``time.process_time``; the machine is shared and noisy,
+  so the routes run interleaved ``--repeat`` times (the order rotates each round) and the median is
+  reported, with the median of the per-round ratios against plain;
 * identity: the share of pages whose text equals plain trafilatura's byte for byte, on all pages and on the
   even / odd halves (the fast path was built looking at the even half);
 * ``--stage``: the real extraction stage (``ExtractStage``, ``isolation: process``) with ``fast_path`` true
@@ -39,7 +39,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_extraction_warc import declared_charset, iter_pages, resolve_data_dir  # noqa: E402
 
-from curate.stages._extract_fast import DEFAULT_ROUTES, extract_text, plain_extract  # noqa: E402
+from curate.stages._extract_fast import ALL_ROUTES, DEFAULT_ROUTES, extract_text, plain_extract  # noqa: E402
 from curate.stages._extract_worker import decode_html  # noqa: E402
 
 OPTIONS = {"favor_precision": True, "include_tables": True}
@@ -48,8 +48,10 @@ ROUTES: dict[str, frozenset[str] | None] = {
     "prefilter": frozenset({"prefilter"}),
     "skip_fallback": frozenset({"skip_fallback"}),
     "trim": frozenset({"trim"}),
-    "default (prefilter + skip_fallback)": DEFAULT_ROUTES,
-    "all (prefilter + skip_fallback + trim)": frozenset({"prefilter", "skip_fallback", "trim"}),
+    "python_prunes": frozenset({"python_prunes"}),
+    "prefilter + skip_fallback (before)": frozenset({"prefilter", "skip_fallback"}),
+    "default (python_prunes + skip_fallback)": DEFAULT_ROUTES,
+    "all (+ prefilter + trim)": ALL_ROUTES,
 }
 
 Page = tuple[bytes, str | None, str]

@@ -50,6 +50,7 @@ def test_fast_path_is_verified_for_the_installed_trafilatura():
     assert trafilatura.__version__ in fast.VERIFIED_VERSIONS
     assert fast.supported(OPTIONS)
     assert len(fast._PREFILTERS) == 3 and fast._CLASS_TOKENS is not None  # the expressions read as analysed
+    assert all(prune.ok for prunes in fast._KNOWN_PRUNES.values() for prune in prunes)
 
 
 @pytest.mark.parametrize("routes", [fast.DEFAULT_ROUTES, fast.ALL_ROUTES])
@@ -150,3 +151,73 @@ def test_stage_gives_the_same_text_with_and_without_the_fast_path():
             stage.close()
     assert results[True] == results[False]
     assert sum(row["text"] is not None for row in results[True]) > 8
+
+
+# attribute combinations the Python prunes must read as lxml does: both orders of id/class, missing and empty
+# attributes, the first of two attributes deciding (re:test(@id|@class), starts-with), ol/ul, an h1 below
+TRICKY_BLOCKS = [
+    "<div class='cookie-note' id='main'>{t}</div>",
+    "<div id='main' class='cookie-note'>{t}</div>",
+    "<div id='cookie' class=''>{t}</div>",
+    "<section class='' id=''>{t}</section>",
+    "<span class='ad-box'>{t}</span>",
+    "<div id='reply-1' class='x'>{t}</div>",
+    "<div class='x' id='reply-1'>{t}</div>",
+    "<p style='display:none'>{t}</p>",
+    "<div id='x' style='visibility: hidden'>{t}</div>",
+    "<div style='hidden' id='x'>{t}</div>",
+    "<div role='Navigation'>{t}</div>",
+    "<div aria-hidden='true'>{t}</div>",
+    "<div data-lp-replacement-content>{t}</div>",
+    "<ul id='comments'><li>{t}</li></ul>",
+    "<ol class='commentlist'><li>{t}</li></ol>",
+    "<ul id='comol'><li>{t}</li></ul>",
+    "<div class='Commentary'>{t}</div>",
+    "<details class='comment-box'>{t}</details>",
+    "<div id='disqus_thread'>{t}</div>",
+    "<aside class='infinite-scroll'><h1>Titel</h1>{t}</aside>",
+    "<div class='infinite-scroll'>{t}</div>",
+    "<div id='mvp-post-add-box'><h1>Titel</h1>{t}</div>",
+    "<section class='elementor-share-buttons'>{t}</section>",
+    "<div class='widget'><div class='comments-title'>{t}</div><p class='meta'>{t}</p></div>",
+    "<div class='post-comments'><div id='comment-2' class='comment'>{t}</div></div>",
+]
+
+
+def tricky_page(order: int) -> str:
+    blocks = TRICKY_BLOCKS[order:] + TRICKY_BLOCKS[:order]
+    body = "".join(block.format(t=f"<p>{ARTICLE} {i}</p>") + f"Schwanz {i}" for i, block in enumerate(blocks))
+    return f"<html><body><article><h1>Titel</h1><p>{ARTICLE}</p>{body}</article></body></html>"
+
+
+def assert_same_prunes(tree):
+    """Each group of Python prunes deletes what trafilatura's XPaths delete, on copies of ``tree``."""
+    from lxml.etree import tostring
+    from trafilatura.htmlprocessing import prune_unwanted_nodes
+
+    for name, prunes in fast._KNOWN_PRUNES.items():
+        plain = prune_unwanted_nodes(copy(tree), [prune.original for prune in prunes])
+        python = fast._prune_known(copy(tree), prunes)
+        assert tostring(python) == tostring(plain), name
+
+
+def test_python_prunes_delete_what_the_xpaths_delete():
+    from trafilatura.utils import load_html
+
+    for order in range(0, len(TRICKY_BLOCKS), 3):
+        page = tricky_page(order)
+        assert_same_prunes(load_html(page))
+        assert fast.extract_text(page, None, OPTIONS) == fast.plain_extract(page, None, OPTIONS)
+    for html, _ in shared_pages(step=11):
+        assert_same_prunes(load_html(html))
+
+
+def test_python_prune_asks_lxml_when_two_attributes_disagree():
+    from trafilatura.utils import load_html
+
+    tree = load_html(tricky_page(0))
+    element = tree.find(".//div[@id='main']")
+    overall = fast._KNOWN_PRUNES["overall"][0]
+    with pytest.raises(fast._Ambiguous):
+        overall.test(element, element.tag, element.get)
+    assert_same_prunes(tree)

@@ -18,6 +18,14 @@ result is known in advance:
   (elements matching literal tokens of ``OVERALL_DISCARD_XPATH``), plus 5 characters per ``<iframe>`` (its
   ``sanitize`` writes ``VIDEO`` into video frames). When the main result passes the checks against that
   bound, the comparison cannot change it and is not run; otherwise it runs as in trafilatura.
+* **python_prunes** (exact): the raw-tree prunes, the comment prune of the cleaned tree and the precision
+  prune in ``compare_extraction`` (``OVERALL_DISCARD_XPATH``, the costliest: ``re:test`` calls on every
+  element of the page) select their elements with Python tests of each element's tag and attributes
+  (``_KnownPrune``: written from the expression's text, used only while trafilatura's expression reads
+  exactly so), in one pass over the tree, the regex results remembered per attribute value; the same
+  elements are deleted in the same order. Where an expression tests the first of two attributes
+  (``re:test(@id|@class, ...)``) and the two disagree, lxml evaluates trafilatura's own expression.
+  ``compare_extraction`` is followed line by line (``_compare_extraction``) to hand it that prune.
 * **trim** (measured, off by default): ``<script>`` (except JSON-LD, which trafilatura reads to detect forum
   threads), ``<style>`` and ``<fencedframe>`` are dropped right after parsing: both ``tree_cleaning`` and
   readability drop them, and the prunes' expressions never look below them.
@@ -38,23 +46,25 @@ from copy import copy
 from typing import Any
 
 import trafilatura
-from lxml.etree import XPath
+from lxml.etree import XPath, tostring
 from trafilatura import external, xpaths
 from trafilatura.core import _forum_thread_page, _prepare_tree, determine_returnstring
 from trafilatura.htmlprocessing import prune_unwanted_nodes
 from trafilatura.main_extractor import extract_content
 from trafilatura.metadata import Document
 from trafilatura.settings import DEFAULT_CONFIG, Extractor
-from trafilatura.utils import load_html
+from trafilatura.utils import load_html, trim
+from trafilatura.xml import delete_element
 
 __all__ = ["ALL_ROUTES", "DEFAULT_ROUTES", "VERIFIED_VERSIONS", "extract_text", "plain_extract", "supported"]
 
 #: trafilatura versions whose ``bare_extraction`` this module follows (checked against plain trafilatura on
 #: the shared extraction pages and by ``tests/test_extract_fast.py``); any other version takes the plain path
 VERIFIED_VERSIONS = frozenset({"2.3.1"})
-ALL_ROUTES = frozenset({"prefilter", "skip_fallback", "trim"})
-#: "trim" is exact too but saved nothing measurable (BENCHMARKS.md, "Extraction twice as fast (issue 20)")
-DEFAULT_ROUTES = frozenset({"prefilter", "skip_fallback"})
+ALL_ROUTES = frozenset({"prefilter", "skip_fallback", "trim", "python_prunes"})
+#: "trim" is exact too but saved nothing measurable (BENCHMARKS.md, "Extraction twice as fast (issue 20)");
+#: "prefilter" is left to XPath prunes that "python_prunes" does not cover (it covers all it knew)
+DEFAULT_ROUTES = frozenset({"skip_fallback", "python_prunes"})
 
 #: the keyword arguments every extraction passes besides ``ExtractConfig``'s options
 FIXED_OPTIONS: dict[str, Any] = {"include_comments": False, "deduplicate": False, "with_metadata": False}
@@ -125,6 +135,188 @@ _PREFILTER_TESTS = {
     "comments_and_lists": _COMMENT_PREFILTER,
     "comments": _COMMENT_PREFILTER,
 }
+
+
+class _Ambiguous(Exception):
+    """``re:test`` / ``starts-with`` on two attributes that are both there and disagree: which one the
+    XPath engine tests depends on libxml2's node-set order, so the expression itself is asked."""
+
+
+class _Regex:
+    """EXSLT ``re:test(@a, 'P')`` as lxml evaluates it (``re.search``; a missing attribute tests ""), with the
+    result remembered per value (class and id values repeat within and across pages)."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern, self.search, self.known = pattern, re.compile(pattern).search, {}
+
+    def __call__(self, value: str | None) -> bool:
+        value = value or ""
+        hit = self.known.get(value)
+        if hit is None:
+            if len(self.known) > 50_000:
+                self.known.clear()
+            hit = self.known[value] = self.search(value) is not None
+        return hit
+
+    def either(self, first: str | None, second: str | None) -> bool:
+        """``re:test(@a|@b, 'P')``: the value of one of the two attributes that are there, else ""."""
+        if first is None or second is None:
+            return self(second if first is None else first)
+        hit = self(first)
+        if hit != self(second):
+            raise _Ambiguous
+        return hit
+
+
+def _starts_either(first: str | None, second: str | None, prefix: str) -> bool:
+    if first is None or second is None:
+        return ((first if second is None else second) or "").startswith(prefix)
+    hit = first.startswith(prefix)
+    if hit != second.startswith(prefix):
+        raise _Ambiguous
+    return hit
+
+
+_RE_TEST_ARGS = re.compile(r"re:test\((@[\w|@]+), '([^']*)'\)")
+
+
+class _KnownPrune:
+    """One of trafilatura's prune XPaths as a Python test of one element (``test(elem, tag, get)``), for the
+    expression text it was written from (``template``, its ``re:test`` patterns as ``{}``); ``original``
+    is trafilatura's XPath, asked whenever the test is ambiguous. ``structural``: the test looks below the
+    element (``not(.//h1)``), so it holds only on the tree as it was when the pass began."""
+
+    def __init__(self, expressions: list[XPath], index: int, template: str, tags: frozenset[str] | None,
+                 build: Any, structural: bool = False) -> None:
+        self.original = expressions[index]
+        path = " ".join(self.original.path.split())
+        patterns = [pattern for _, pattern in _RE_TEST_ARGS.findall(path)]
+        self.regexes = [_Regex(pattern) for pattern in patterns]
+        self.ok = template.format(*patterns) == path
+        self.tags, self.structural = tags, structural
+        self.test = build(*self.regexes) if self.ok else None
+
+
+def _known_prunes() -> dict[str, list[_KnownPrune]]:
+    comment_tags = frozenset({"div", "list", "section", "details"})
+    block_tags = frozenset({"div", "section", "aside"})
+    overall_tags = frozenset({"div", "item", "list", "p", "section", "span"})
+    comment_tests = ("re:test(@id, '{}') or re:test(@class, '{}')")
+
+    def raw(scroll: _Regex, scroll_class: _Regex, mvp: _Regex, mvp_class: _Regex) -> Any:
+        def test(elem: Any, tag: str, get: Any) -> bool:
+            return ((scroll(get("id")) or scroll_class(get("class")))
+                    and (elem.find(".//h1") is None or mvp(get("id")) or mvp_class(get("class"))))
+        return test
+
+    def share(elem: Any, tag: str, get: Any) -> bool:
+        return "elementor-share-buttons" in (get("class") or "")
+
+    def comments_and_lists(ident: _Regex, klass: _Regex, ident_list: _Regex, klass_list: _Regex) -> Any:
+        def test(elem: Any, tag: str, get: Any) -> bool:
+            return ((ident(get("id")) or klass(get("class")))
+                    and (tag not in ("ol", "ul") or ident_list(get("id")) or klass_list(get("class"))))
+        return test
+
+    def comments(ident: _Regex, klass: _Regex) -> Any:
+        return lambda elem, tag, get: ident(get("id")) or klass(get("class"))
+
+    def overall(cookie: _Regex, ident: _Regex, klass: _Regex) -> Any:
+        def test(elem: Any, tag: str, get: Any) -> bool:
+            return (get("data-lp-replacement-content") is not None
+                    or "nav" in (get("role") or "").replace("N", "n")
+                    or "MostPopularStories" in (get("data-component") or "")
+                    or ident(get("id")) or klass(get("class"))
+                    or cookie.either(get("id"), get("class")))  # last: its ambiguity matters only then
+        return test
+
+    def overall_hidden(hidden: _Regex, ident: _Regex, klass: _Regex) -> Any:
+        def test(elem: Any, tag: str, get: Any) -> bool:
+            ident_value, klass_value, style = get("id"), get("class"), get("style") or ""
+            if (klass_value == "comments-title" or "display:none" in style or "display: none" in style
+                    or ident(ident_value) or klass(klass_value) or get("aria-hidden") == "true"):
+                return True
+            try:
+                if _starts_either(ident_value, klass_value, "reply-"):
+                    return True
+            except _Ambiguous:
+                if hidden.either(ident_value, get("style")):
+                    return True
+                raise
+            return hidden.either(ident_value, get("style"))
+        return test
+
+    x = xpaths
+    return {
+        "raw": [
+            _KnownPrune(x.RAW_TREE_PRUNE_XPATH, 0, ".//*[self::div or self::section or self::aside][ re:test(@id, "
+                        "'{}') or re:test(@class, '{}')][ not(.//h1) or re:test(@id, '{}') or re:test(@class, '{}')]",
+                        block_tags, raw, structural=True),
+            _KnownPrune(x.RAW_TREE_PRUNE_XPATH, 1, ".//*[self::div or self::section or self::aside][contains(@class, "
+                        "'elementor-share-buttons')]", block_tags, lambda: share),
+        ],
+        "comments_and_lists": [
+            _KnownPrune(x.REMOVE_COMMENTS_AND_LISTS_XPATH, 0, ".//*[self::div or self::list or self::section or "
+                        f"self::details or self::ol or self::ul][ {comment_tests}][ not(self::ol or self::ul) or "
+                        "re:test(@id, '{}') or re:test(@class, '{}')]", comment_tags | {"ol", "ul"},
+                        comments_and_lists),
+        ],
+        "comments": [
+            _KnownPrune(x.REMOVE_COMMENTS_XPATH, 0, ".//*[self::div or self::list or self::section or self::details]"
+                        f"[ {comment_tests}]", comment_tags, comments),
+        ],
+        "overall": [
+            _KnownPrune(x.OVERALL_DISCARD_XPATH, 0, ".//*[self::div or self::item or self::list or self::p or "
+                        "self::section or self::span][ @data-lp-replacement-content or contains(translate(@role, "
+                        "'N', 'n'), 'nav') or contains(@data-component, 'MostPopularStories') or re:test(@id|@class, "
+                        "'{}') or re:test(@id, '{}') or re:test(@class, '{}')]", overall_tags, overall),
+            _KnownPrune(x.OVERALL_DISCARD_XPATH, 1, ".//*[@class='comments-title' or starts-with(@id|@class, "
+                        "'reply-') or re:test(@id|@style, '{}') or contains(@style, 'display:none') or "
+                        "contains(@style, 'display: none') or re:test(@id, '{}') or re:test(@class, '{}') or "
+                        "@aria-hidden='true']", None, overall_hidden),
+        ],
+    }
+
+
+_KNOWN_PRUNES = _known_prunes()
+
+
+def _attached(elem: Any, root: Any) -> bool:
+    return any(ancestor is root for ancestor in elem.iterancestors())
+
+
+def _prune_known(tree: Any, prunes: list[_KnownPrune]) -> Any:
+    """``prune_unwanted_nodes(tree, [p.original for p in prunes])``, the same elements deleted in the same
+    order, with the selections made by the Python tests in one pass over the tree. Each expression's test
+    reads only the element's tag and attributes (which deleting other elements leaves alone), or the
+    subtree below it for the first, so what the later expressions select on the pruned tree is what they
+    select in the pass and is still in the tree. Ambiguous tests leave the expression to lxml."""
+    assert all(p.ok for p in prunes) and not any(p.structural for p in prunes[1:])
+    selected: list[list[Any]] = [[] for _ in prunes]
+    ambiguous = [False] * len(prunes)
+    tags = None if any(p.tags is None for p in prunes) else frozenset().union(*(p.tags for p in prunes))
+    elements = tree.iterdescendants("*") if tags is None else tree.iterdescendants(*tags)
+    for elem in elements:
+        tag, get = elem.tag, elem.get
+        for index, prune in enumerate(prunes):
+            if prune.tags is None or tag in prune.tags:
+                try:
+                    if prune.test(elem, tag, get):
+                        selected[index].append(elem)
+                except _Ambiguous:
+                    ambiguous[index] = True
+    changed = False
+    for index, prune in enumerate(prunes):
+        if ambiguous[index]:
+            chosen = prune.original(tree)
+        elif changed:
+            chosen = [elem for elem in selected[index] if _attached(elem, tree)]
+        else:
+            chosen = selected[index]
+        for elem in chosen:
+            delete_element(elem)  # the tail text is preserved
+        changed = changed or bool(chosen)
+    return tree
 
 
 def _prefilters() -> list[tuple[list[XPath], XPath]]:
@@ -214,6 +406,41 @@ def _prune(tree: Any, expressions: list[XPath], prefilter: bool) -> Any:
     return prune_unwanted_nodes(tree, expressions)
 
 
+def _python_prunes(*names: str) -> list[_KnownPrune] | None:
+    prunes = [prune for name in names for prune in _KNOWN_PRUNES[name]]
+    return prunes if all(prune.ok for prune in prunes) else None
+
+
+def _compare_extraction(cleaned_tree: Any, raw_tree: Any, body: Any, text: str, options: Extractor,
+                        overall: list[_KnownPrune]) -> tuple[Any, str]:
+    """``external.compare_extraction`` for focus "precision", line by line, with the precision prune of
+    ``raw_tree`` by :func:`_prune_known` (the same elements removed)."""
+    len_text = len(text)
+    raw_tree = _prune_known(raw_tree, overall)
+    temppost_algo = external.try_readability(raw_tree)
+    algo_text = trim(tostring(temppost_algo, method="text", encoding="utf-8").decode("utf-8"))
+    len_algo = len(algo_text)
+    use_readability = external._prefer_readability(body, temppost_algo, algo_text, len_text, len_algo, options)
+    if use_readability:
+        body, text, len_text = temppost_algo, algo_text, len_algo
+    unclean = bool(body.xpath(external.SANITIZED_XPATH))
+    if unclean or len_text < options.min_extracted_size:
+        body2, text2 = external.justext_rescue(cleaned_tree, options)
+        len_text2 = len(text2)
+        if unclean:
+            accept = len_text <= external.JUSTEXT_OVERRIDE_RATIO * len_text2 and (
+                len_text2 > len_text or not options.images or body.find(".//graphic") is None
+            )
+        else:
+            accept = len_text < len_text2
+        if text2 and accept:
+            body, text, len_text = body2, text2, len_text2
+            use_readability = False
+    if use_readability:
+        body, text = external.sanitize_tree(body, options)
+    return body, text
+
+
 def _options(url: str | None, include_tables: bool) -> Extractor:
     # as trafilatura.core._internal_extraction builds it for extract(..., **FIXED_OPTIONS, favor_precision=True)
     return Extractor(config=DEFAULT_CONFIG, output_format="txt", fast=False, precision=True, recall=False,
@@ -231,6 +458,11 @@ def extract_text(html: str, url: str | None, options: dict[str, Any],
     if opts.max_tree_size:  # a settings.cfg limit: not followed here
         return plain_extract(html, url, options)
     prefilter = "prefilter" in routes
+    raw = comments = overall = None
+    if "python_prunes" in routes:
+        raw = _python_prunes("raw", "comments_and_lists")
+        comments = _python_prunes("comments")
+        overall = _python_prunes("overall")
     try:  # bare_extraction: these two mean "no text"
         tree = load_html(html, opts.max_file_size)
         if tree is None:
@@ -239,14 +471,23 @@ def extract_text(html: str, url: str | None, options: dict[str, Any],
         if "trim" in routes:
             _trim(tree)
         # trafilatura_sequence with comments off, precision focus
-        tree = _prune(tree, xpaths.RAW_TREE_PRUNE_XPATH, prefilter)
-        tree = _prune(tree, xpaths.REMOVE_COMMENTS_AND_LISTS_XPATH, prefilter)
+        if raw is not None:
+            tree = _prune_known(tree, raw)
+        else:
+            tree = _prune(tree, xpaths.RAW_TREE_PRUNE_XPATH, prefilter)
+            tree = _prune(tree, xpaths.REMOVE_COMMENTS_AND_LISTS_XPATH, prefilter)
         cleaned, backup = _prepare_tree(tree, opts, url)
         if not is_forum:
-            cleaned = _prune(cleaned, xpaths.REMOVE_COMMENTS_XPATH, prefilter)
+            if comments is not None:
+                cleaned = _prune_known(cleaned, comments)
+            else:
+                cleaned = _prune(cleaned, xpaths.REMOVE_COMMENTS_XPATH, prefilter)
         body, text = extract_content(cleaned, opts)
         if "skip_fallback" not in routes or not _fallback_unchanged(tree, body, text, opts):
-            body, text = external.compare_extraction(backup, copy(tree), body, text, opts)
+            if overall is None:
+                body, text = external.compare_extraction(backup, copy(tree), body, text, opts)
+            else:
+                body, text = _compare_extraction(backup, copy(tree), body, text, opts, overall)
         if len(text) < opts.min_output_size and 0 < opts.min_output_comm_size:
             raise ValueError("text not long enough")
     except (TypeError, ValueError):
