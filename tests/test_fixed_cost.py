@@ -1,0 +1,143 @@
+"""Fixed cost of a run (issue 20, item 5): what the CLI and the pipeline import stays lazy, and the pieces
+made lazy give the same results as before (Parquet reads without pyarrow.dataset, on-demand character
+tables, plots after a background preload). Speed itself is measured by benchmarks/bench_fixed_cost.py."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import unicodedata
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.dataset as pds
+import pyarrow.parquet as pq
+import pytest
+
+from curate.dedup.parquet import read_parquet, read_parquet_tree
+
+
+def _loaded_after(code: str, modules: list[str]) -> list[str]:
+    """Which of ``modules`` a fresh interpreter has imported after running ``code``."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps([m for m in {modules!r} if m in sys.modules]))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+HEAVY = ["matplotlib", "pyarrow.dataset", "curate.dedup.minhash", "curate.dedup.paragraphs", "curate.dedup.plan",
+         "curate.classify.command", "curate.classify.train", "curate.decontam.command", "curate.crawl.cli"]
+
+
+def test_cli_parser_for_run_and_the_config_import_nothing_heavy():
+    code = ("from curate.cli import build_parser, _command_of\n"
+            "build_parser(_command_of(['-q', 'run', 'sample', '--runner', 'local']))\n"
+            "import curate.config")
+    assert _loaded_after(code, HEAVY) == []
+
+
+def test_pipeline_import_leaves_matplotlib_and_dedup_internals_for_later():
+    assert _loaded_after("import curate.pipeline, curate.runners.local", ["matplotlib", "curate.dedup.paragraphs",
+                                                                          "curate.classify.command"]) == []
+
+
+def test_every_command_keeps_its_arguments(capsys):
+    from curate.cli import _command_of, build_parser
+
+    assert _command_of(["-v", "tokenize", "x"]) == "tokenize"
+    assert _command_of(["--help", "run"]) is None and _command_of([]) is None
+    for command, option in [("tokenize", "--tokenizer"), ("crawl", "--max-pages"), ("dedup-paragraphs", "--output"),
+                            ("decontaminate", "--against"), ("classify", "--model")]:
+        with pytest.raises(SystemExit) as exit_info:
+            build_parser(command).parse_args([command, "--help"])
+        assert exit_info.value.code == 0
+        assert option in capsys.readouterr().out, command
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--help"])
+    listed = capsys.readouterr().out
+    assert all(c in listed for c in ("tokenize", "classify", "decontaminate", "train-classifier", "crawl"))
+
+
+def test_dedup_package_exports_load_on_first_use():
+    code = "import curate.dedup as d\nassert callable(d.find_duplicates)"
+    assert _loaded_after("import curate.dedup", ["curate.dedup.plan", "curate.dedup.minhash"]) == []
+    assert _loaded_after(code, ["curate.dedup.plan"]) == ["curate.dedup.plan"]
+    import curate.dedup
+    import curate.dedup.minhash  # noqa: F401  (imports the submodule curate.dedup.shingles)
+    from curate.dedup import shingles
+
+    assert callable(shingles) and shingles("a b c d e f", n=5) == [b"a b c d e", b"b c d e f"]
+    assert curate.dedup.shingles is shingles  # the export, not the submodule of the same name
+    with pytest.raises(AttributeError):
+        curate.dedup.no_such_name  # noqa: B018
+
+
+def test_parquet_reads_match_pyarrow_dataset(tmp_path):
+    schema = pa.schema([("id", pa.string()), ("n", pa.int64()), ("work_file", pa.string())])
+    root = tmp_path / "bucket=00001"
+    (root / "sub").mkdir(parents=True)
+    pq.write_table(pa.table({"id": ["b", "a"], "n": [2, 1], "work_file": ["w1", "w2"]}, schema=schema),
+                   root / "b.parquet")
+    pq.write_table(pa.table({"id": ["c"], "n": pa.array([3], pa.int32())}), root / "sub" / "a.parquet")
+    pq.write_table(pa.table({"id": ["junk"], "n": [9], "work_file": ["w"]}, schema=schema), root / "_tmp.parquet")
+    pq.write_table(pa.table({"id": ["junk"], "n": [9], "work_file": ["w"]}, schema=schema), root / ".x.parquet")
+    import fsspec
+
+    fs = fsspec.filesystem("file")
+    ours = read_parquet_tree(str(root), fs, schema)
+    theirs = pds.dataset(str(root), format="parquet", schema=schema).to_table()
+    key = [("id", "ascending")]
+    assert ours.schema == theirs.schema
+    assert ours.sort_by(key).equals(theirs.sort_by(key))
+    assert ours.column("id").to_pylist() == ["b", "a", "c"]  # sorted paths: b.parquet before sub/a.parquet
+    assert read_parquet_tree(str(root), fs, schema, columns=["n", "id"]).column_names == ["n", "id"]
+    (tmp_path / "empty").mkdir()
+    assert read_parquet_tree(str(tmp_path / "empty"), fs, schema).equals(schema.empty_table())
+    one = str(root / "b.parquet")
+    assert read_parquet(one).equals(pq.read_table(one))
+    assert read_parquet(one, columns=["n", "id"]).equals(pq.read_table(one, columns=["n", "id"]))
+    assert read_parquet(one, fs, schema=schema).equals(pq.read_table(one, schema=schema))
+
+
+def test_character_tables_filled_on_demand_match_the_unicode_database():
+    import importlib
+
+    sh = importlib.import_module("curate.dedup.shingles")
+    sample = np.array([0x41, 0xE9, 0x301, 0x663, 0x2163, 0x4E00, 0x1F600, 0x20000, 0x3FFFF, 0x50000], np.uint32)
+    cls, lower = sh._char_tables(sample)
+    for cp in sample.tolist() + list(range(0, sh._DENSE, 97)):
+        if cp >= sh._TABLE_SIZE:
+            continue
+        ch, cat = chr(cp), unicodedata.category(chr(cp))
+        want = (sh._WORDCH if cat[0] == "L" or (cat[0] == "N" and cat != "Nd") or cat == "Mc" else
+                sh._DIGIT if cat == "Nd" else sh._DROP if cat in ("Mn", "Me") else sh._SEP)
+        assert cls[cp] == want, hex(cp)
+        low = ch.lower() if cat[0] == "L" else ch
+        assert lower[cp] == (ord(low) if len(low) == 1 else cp), hex(cp)
+    # a text with a code point never seen before gets its class before the kernel reads it
+    buf, off = sh.normalise_words(["Ünïcode 𝐀𝐁 ᚠᚢ and ΑΒΓ"], ["en"])
+    assert buf[off[0]:off[1]].tobytes().decode() == "unicode ab ᚠᚢ and αβγ"
+
+
+def test_plot_bytes_the_same_with_and_without_the_background_preload(tmp_path):
+    stats = {"language_rows": [{"code": "de", "documents": 3, "tokens": None}, {"code": "fr", "documents": 1,
+                                                                                  "tokens": None}],
+             "funnel": [{"stage": "read", "in": 5, "out": 4, "dropped": 1}],
+             "length_histogram": {"de": [0, 2, 1, 0], "fr": [1, 0, 0, 0]}, "length_bin_edges": [1, 10, 100, 1000]}
+    (tmp_path / "facts.json").write_text(json.dumps(stats))
+
+    def digests(preload: bool, out: str) -> dict[str, str]:
+        code = (f"import json, time\nfrom curate.card import plots\n"
+                f"{'plots.preload()' if preload else ''}\n"
+                f"facts = json.load(open({str(tmp_path / 'facts.json')!r}))\n"
+                f"print(json.dumps(plots.write_plots({out!r}, facts)))")
+        written = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                            check=True).stdout.strip().splitlines()[-1])
+        return {k: hashlib.sha256((tmp_path / out.split("/")[-1] / v).read_bytes()).hexdigest()
+                for k, v in written.items()}
+
+    plain = digests(False, str(tmp_path / "plain"))
+    preloaded = digests(True, str(tmp_path / "preloaded"))
+    assert set(plain) == {"languages", "funnel", "lengths"}
+    assert plain == preloaded
