@@ -141,3 +141,45 @@ def test_plot_bytes_the_same_with_and_without_the_background_preload(tmp_path):
     preloaded = digests(True, str(tmp_path / "preloaded"))
     assert set(plain) == {"languages", "funnel", "lengths"}
     assert plain == preloaded
+
+
+def test_local_runner_sets_up_stages_side_by_side_and_raises_the_first_error():
+    import threading
+
+    from curate.runners.base import setup_stages
+    from curate.stage import Stage
+
+    both = threading.Barrier(2, timeout=10)  # passes only if the two setups run at the same time
+
+    class Waiting(Stage):
+        name = "waiting"
+
+        def setup(self) -> None:
+            both.wait()
+            self.loaded = threading.get_ident()
+
+        def process(self, batch: pa.Table) -> pa.Table:
+            return batch
+
+    class Plain(Stage):
+        name = "plain"
+
+        def process(self, batch: pa.Table) -> pa.Table:
+            return batch
+
+    first, second, plain = Waiting(), Waiting(), Plain()
+    setup_stages([first, plain, second])
+    assert first._ready and second._ready and plain._ready
+    assert first.loaded != second.loaded  # each in its own thread
+
+    class Broken(Waiting):
+        name = "broken"
+
+        def setup(self) -> None:
+            raise OSError("model file missing")
+
+    late = Waiting()
+    both.reset()
+    with pytest.raises(OSError, match="model file missing"):
+        setup_stages([Broken(), late, Waiting()])
+    assert late._ready  # the others still finished: nothing left half started

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from curate import console
 from curate.card.plots import preload as preload_plots
 from curate.io import InputShard, atomic_path, write_shard_done
-from curate.runners.base import R, StreamingRunner, T, apply_stages, work_file_name
+from curate.runners.base import R, StreamingRunner, T, apply_stages, setup_stages, work_file_name
 from curate.stage import Stage
 from curate.stages.read import read_shard
 
@@ -31,6 +31,8 @@ class LocalRunner(StreamingRunner):
         self, shards: list[InputShard], stages: list[Stage], docs_dir: str, batch_size: int, done_dir: str | None
     ) -> list[str]:
         paths = []
+        if shards:
+            setup_stages(stages)  # side by side: the extraction worker starts while the models load
         with console.document_bar() as bar:
             for shard in shards:
                 shard_paths, rows = [], 0
