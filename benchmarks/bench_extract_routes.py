@@ -4,7 +4,7 @@ Over the 637 real pages of the shared extraction benchmarks (``build_extraction_
 charset is the one its WARC record declares), in this process:
 
 * every route of :mod:`curate.stages._extract_fast` alone (``prefilter``, ``skip_fallback``, ``trim``,
-  ``python_prunes``), the previous default, the default combination and all routes, against the plain path
+  ``python_prunes``, ``c_lookup``), the previous default, the default combination and all routes, against the plain path
   (``trafilatura.extract`` with the pipeline's options: ``favor_precision``, tables, no comments, no
   deduplication, no metadata). Each measured call decodes the page (``decode_html``) and extracts it, as
   the extraction child process does. CPU time is ``time.process_time``; the machine is shared and noisy,
@@ -39,7 +39,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_extraction_warc import declared_charset, iter_pages, resolve_data_dir  # noqa: E402
 
-from curate.stages._extract_fast import ALL_ROUTES, DEFAULT_ROUTES, extract_text, plain_extract  # noqa: E402
+from curate.stages._extract_fast import ALL_ROUTES, DEFAULT_ROUTES, clear_caches, extract_text, plain_extract  # noqa: E402
 from curate.stages._extract_worker import decode_html  # noqa: E402
 
 OPTIONS = {"favor_precision": True, "include_tables": True}
@@ -49,8 +49,10 @@ ROUTES: dict[str, frozenset[str] | None] = {
     "skip_fallback": frozenset({"skip_fallback"}),
     "trim": frozenset({"trim"}),
     "python_prunes": frozenset({"python_prunes"}),
+    "c_lookup": frozenset({"c_lookup"}),
     "prefilter + skip_fallback (before)": frozenset({"prefilter", "skip_fallback"}),
-    "default (python_prunes + skip_fallback)": DEFAULT_ROUTES,
+    "python_prunes + skip_fallback": frozenset({"python_prunes", "skip_fallback"}),
+    "default (python_prunes + skip_fallback + c_lookup)": DEFAULT_ROUTES,
     "all (+ prefilter + trim)": ALL_ROUTES,
 }
 
@@ -79,6 +81,7 @@ def measure_routes(pages: list[Page], repeat: int) -> dict[str, Any]:
         order = names[r % len(names):] + names[:r % len(names)]
         for name in order:
             one = _extractor(ROUTES[name])
+            clear_caches()  # regex results per attribute value: each round starts cold, as a new worker
             start = time.process_time()
             out = [one(page) for page in pages]
             seconds[name].append(time.process_time() - start)

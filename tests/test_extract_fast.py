@@ -221,3 +221,20 @@ def test_python_prune_asks_lxml_when_two_attributes_disagree():
     with pytest.raises(fast._Ambiguous):
         overall.test(element, element.tag, element.get)
     assert_same_prunes(tree)
+
+
+def test_c_lookup_parse_is_trafilaturas_parse():
+    from lxml.etree import tostring
+    from trafilatura.utils import load_html
+
+    pages = [html for html, _ in sample_pages()[:10]] + [
+        "", "not html at all", "<html><body><p>kurz</p></body></html>", "<html/><body><p>x</p></body>",
+        '<?xml version="1.0" encoding="utf-8"?><html><body><p>mit Deklaration</p></body></html>',
+        b"<html><body><p>Bytes \xc3\xa4</p></body></html>"]
+    for page in pages:
+        mine, theirs = fast._load_html(page, None), load_html(page)
+        assert (mine is None) == (theirs is None), page[:40]
+        if mine is not None:
+            assert tostring(mine) == tostring(theirs)
+            assert all(type(elem) is type(mine) for elem in mine.iter("form", "input", "select", "textarea"))
+    assert fast.extract_text(pages[-2], None, OPTIONS) == fast.plain_extract(pages[-2], None, OPTIONS)

@@ -26,6 +26,13 @@ result is known in advance:
   elements are deleted in the same order. Where an expression tests the first of two attributes
   (``re:test(@id|@class, ...)``) and the two disagree, lxml evaluates trafilatura's own expression.
   ``compare_extraction`` is followed line by line (``_compare_extraction``) to hand it that prune.
+* **c_lookup** (exact): the page is parsed as ``trafilatura.utils.load_html`` parses it (line by line,
+  ``_load_html``) with a parser of the same options whose element classes are chosen in C
+  (``ElementDefaultClassLookup``: every element an ``HtmlElement``) instead of lxml.html's Python
+  ``lookup`` call for each element object lxml creates (millions per thousand pages, most of them for the
+  XPath prunes' ``re:test`` arguments). Only the form-specific subclasses (``FormElement``, ``InputElement``,
+  ...) are gone; trafilatura and readability use none of their extras. The copies trafilatura makes keep
+  the parser.
 * **trim** (measured, off by default): ``<script>`` (except JSON-LD, which trafilatura reads to detect forum
   threads), ``<style>`` and ``<fencedframe>`` are dropped right after parsing: both ``tree_cleaning`` and
   readability drop them, and the prunes' expressions never look below them.
@@ -46,25 +53,27 @@ from copy import copy
 from typing import Any
 
 import trafilatura
-from lxml.etree import XPath, tostring
+from lxml.etree import ElementDefaultClassLookup, XPath, tostring
+from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HTMLParser, HtmlProcessingInstruction, fromstring
 from trafilatura import external, xpaths
 from trafilatura.core import _forum_thread_page, _prepare_tree, determine_returnstring
 from trafilatura.htmlprocessing import prune_unwanted_nodes
 from trafilatura.main_extractor import extract_content
 from trafilatura.metadata import Document
 from trafilatura.settings import DEFAULT_CONFIG, Extractor
-from trafilatura.utils import load_html, trim
+from trafilatura.utils import decode_file, is_dubious_html, load_html, repair_faulty_html, trim
 from trafilatura.xml import delete_element
 
-__all__ = ["ALL_ROUTES", "DEFAULT_ROUTES", "VERIFIED_VERSIONS", "extract_text", "plain_extract", "supported"]
+__all__ = ["ALL_ROUTES", "DEFAULT_ROUTES", "VERIFIED_VERSIONS", "clear_caches", "extract_text", "plain_extract",
+           "supported"]
 
 #: trafilatura versions whose ``bare_extraction`` this module follows (checked against plain trafilatura on
 #: the shared extraction pages and by ``tests/test_extract_fast.py``); any other version takes the plain path
 VERIFIED_VERSIONS = frozenset({"2.3.1"})
-ALL_ROUTES = frozenset({"prefilter", "skip_fallback", "trim", "python_prunes"})
+ALL_ROUTES = frozenset({"prefilter", "skip_fallback", "trim", "python_prunes", "c_lookup"})
 #: "trim" is exact too but saved nothing measurable (BENCHMARKS.md, "Extraction twice as fast (issue 20)");
 #: "prefilter" is left to XPath prunes that "python_prunes" does not cover (it covers all it knew)
-DEFAULT_ROUTES = frozenset({"skip_fallback", "python_prunes"})
+DEFAULT_ROUTES = frozenset({"skip_fallback", "python_prunes", "c_lookup"})
 
 #: the keyword arguments every extraction passes besides ``ExtractConfig``'s options
 FIXED_OPTIONS: dict[str, Any] = {"include_comments": False, "deduplicate": False, "with_metadata": False}
@@ -181,7 +190,8 @@ _RE_TEST_ARGS = re.compile(r"re:test\((@[\w|@]+), '([^']*)'\)")
 
 
 class _KnownPrune:
-    """One of trafilatura's prune XPaths as a Python test of one element (``test(elem, tag, get)``), for the
+    """One of trafilatura's prune XPaths as a Python test of one element (``test(elem, tag, get)``, ``get``
+    the element's attributes' ``dict.get``), for the
     expression text it was written from (``template``, its ``re:test`` patterns as ``{}``); ``original``
     is trafilatura's XPath, asked whenever the test is ambiguous. ``structural``: the test looks below the
     element (``not(.//h1)``), so it holds only on the tree as it was when the pass began."""
@@ -195,6 +205,14 @@ class _KnownPrune:
         self.ok = template.format(*patterns) == path
         self.tags, self.structural = tags, structural
         self.test = build(*self.regexes) if self.ok else None
+        #: the test is false for an element without attributes, whatever its tag (then it is not asked)
+        self.bare_false = self.ok and not any(self._bare(tag) for tag in (tags or {"div"}))
+
+    def _bare(self, tag: str) -> bool:
+        try:
+            return bool(self.test(None, tag, {}.get))
+        except Exception:  # noqa: BLE001 - a test that needs the element: it is asked
+            return True
 
 
 def _known_prunes() -> dict[str, list[_KnownPrune]]:
@@ -281,6 +299,16 @@ def _known_prunes() -> dict[str, list[_KnownPrune]]:
 _KNOWN_PRUNES = _known_prunes()
 
 
+def clear_caches() -> None:
+    """Forget the regex results remembered per attribute value (benchmarks: each round starts cold)."""
+    for prunes in _KNOWN_PRUNES.values():
+        for prune in prunes:
+            for regex in prune.regexes:
+                regex.known.clear()
+    if _CLASS_SEARCH is not None:
+        _CLASS_SEARCH.known.clear()
+
+
 def _attached(elem: Any, root: Any) -> bool:
     return any(ancestor is root for ancestor in elem.iterancestors())
 
@@ -296,8 +324,12 @@ def _prune_known(tree: Any, prunes: list[_KnownPrune]) -> Any:
     ambiguous = [False] * len(prunes)
     tags = None if any(p.tags is None for p in prunes) else frozenset().union(*(p.tags for p in prunes))
     elements = tree.iterdescendants("*") if tags is None else tree.iterdescendants(*tags)
+    skip_bare = all(prune.bare_false for prune in prunes)
     for elem in elements:
-        tag, get = elem.tag, elem.get
+        items = elem.items()
+        if not items and skip_bare:
+            continue  # no attribute: no test can hold
+        tag, get = elem.tag, dict(items).get
         for index, prune in enumerate(prunes):
             if prune.tags is None or tag in prune.tags:
                 try:
@@ -356,11 +388,37 @@ _IFRAMES = XPath("count(.//iframe)")
 _P_TEXT = XPath(".//p//text()")
 
 
-def _non_space(elements: Collection[Any]) -> int:
-    """Non-space characters in the outermost of ``elements`` (each counted once)."""
+_ASCII_SPACE = "".join(char for char in map(chr, range(128)) if char.isspace())  # what str.split() splits at
+
+
+def _non_space_count(text: str) -> int:
+    """``len("".join(text.split()))``, without building the pieces when the text is ASCII."""
+    if text.isascii():
+        return len(text) - sum(text.count(char) for char in _ASCII_SPACE)
+    return len("".join(text.split()))
+
+
+def _outermost(elements: Collection[Any]) -> list[Any]:
     chosen = set(elements)
-    return sum(len("".join(elem.text_content().split())) for elem in chosen
-               if not any(ancestor in chosen for ancestor in elem.iterancestors()))
+    return [elem for elem in chosen if not any(ancestor in chosen for ancestor in elem.iterancestors())]
+
+
+class _ClassTokens:
+    """``_CLASS_TOKENS.search(value)``, remembered per class value."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.search, self.known = pattern.search, {}
+
+    def __call__(self, value: str) -> bool:
+        hit = self.known.get(value)
+        if hit is None:
+            if len(self.known) > 50_000:
+                self.known.clear()
+            hit = self.known[value] = self.search(value) is not None
+        return hit
+
+
+_CLASS_SEARCH = _ClassTokens(_CLASS_TOKENS) if _CLASS_TOKENS is not None else None
 
 
 def _readability_bounds(tree: Any) -> Iterator[int]:
@@ -368,13 +426,23 @@ def _readability_bounds(tree: Any) -> Iterator[int]:
     ``compare_extraction`` on ``tree``: its input is ``tree`` less what it drops and what the precision prune
     removes, its output a part of that (plus ``VIDEO`` in each video ``<iframe>``), and removing a part of a
     text never makes the trimmed text longer than the whole less the part's non-space characters."""
+    counts: dict[Any, int] = {}
+
+    def non_space(elements: Collection[Any]) -> int:  # in the outermost of elements, each counted once
+        total = 0
+        for elem in _outermost(elements):
+            if elem not in counts:
+                counts[elem] = _non_space_count(elem.text_content())
+            total += counts[elem]
+        return total
+
     dropped = _READABILITY_DROPS(tree)
-    bound = int(_TEXT_LENGTH(tree)) + _VIDEO_TEXT * int(_IFRAMES(tree)) - _non_space(dropped)
+    dropped_count = non_space(dropped)
+    bound = int(_TEXT_LENGTH(tree)) + _VIDEO_TEXT * int(_IFRAMES(tree)) - dropped_count
     yield bound
-    if _CLASS_TOKENS is not None:
-        search = _CLASS_TOKENS.search
-        pruned = [elem for elem in tree.iter(_PRUNED_TAGS) if search(elem.get("class") or "")]
-        yield bound + _non_space(dropped) - _non_space(dropped + pruned)
+    if _CLASS_SEARCH is not None:
+        pruned = [elem for elem in tree.iter(_PRUNED_TAGS) if _CLASS_SEARCH(elem.get("class") or "")]
+        yield bound + dropped_count - non_space(dropped + pruned)
 
 
 def _fallback_unchanged(tree: Any, body: Any, text: str, options: Extractor) -> bool:
@@ -389,6 +457,42 @@ def _fallback_unchanged(tree: Any, body: Any, text: str, options: Extractor) -> 
         if 2 * size >= bound and (paragraphs_ok or bound <= 2 * options.min_extracted_size):
             return True
     return False
+
+
+#: trafilatura.utils.HTML_PARSER's options, element classes chosen in C
+_PARSER = HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True,
+                     remove_pis=True)
+_PARSER.set_element_class_lookup(ElementDefaultClassLookup(
+    element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity))
+
+
+def _fromstring_bytes(html: str) -> Any:
+    try:  # trafilatura.utils.fromstring_bytes
+        return fromstring(html.encode("utf8", "surrogatepass"), parser=_PARSER)
+    except Exception:  # noqa: BLE001 - as trafilatura: no tree
+        return None
+
+
+def _load_html(html: str | bytes, max_size: int | None) -> Any:
+    """``trafilatura.utils.load_html`` for a str or bytes page, parsed with ``_PARSER``."""
+    tree = None
+    html = decode_file(html, max_size)
+    beginning = html[:50].lower()
+    check_flag = is_dubious_html(beginning)
+    html = repair_faulty_html(html, beginning)
+    fallback_parse = False
+    try:
+        tree = fromstring(html, parser=_PARSER)
+    except ValueError:  # "Unicode strings with encoding declaration are not supported."
+        tree = _fromstring_bytes(html)
+        fallback_parse = True
+    except Exception:  # noqa: BLE001, S110 - as trafilatura: logged there, no tree
+        pass
+    if (tree is None or len(tree) < 1) and not fallback_parse:
+        tree = _fromstring_bytes(html)
+    if tree is not None and check_flag is True and len(tree) < 2:
+        tree = None
+    return tree
 
 
 def _trim(tree: Any) -> None:
@@ -464,7 +568,10 @@ def extract_text(html: str, url: str | None, options: dict[str, Any],
         comments = _python_prunes("comments")
         overall = _python_prunes("overall")
     try:  # bare_extraction: these two mean "no text"
-        tree = load_html(html, opts.max_file_size)
+        if "c_lookup" in routes and isinstance(html, (str, bytes)):
+            tree = _load_html(html, opts.max_file_size)
+        else:
+            tree = load_html(html, opts.max_file_size)
         if tree is None:
             raise ValueError("empty HTML tree")
         is_forum = _forum_thread_page(tree)
