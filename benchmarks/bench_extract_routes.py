@@ -4,7 +4,7 @@ Over the 637 real pages of the shared extraction benchmarks (``build_extraction_
 charset is the one its WARC record declares), in this process:
 
 * every route of :mod:`curate.stages._extract_fast` alone (``prefilter``, ``skip_fallback``, ``trim``,
-  ``python_prunes``, ``c_lookup``), the previous default, the default combination and all routes, against the plain path
+  ``python_prunes``, ``parse``), the previous default, the default combination and all routes, against the plain path
   (``trafilatura.extract`` with the pipeline's options: ``favor_precision``, tables, no comments, no
   deduplication, no metadata). Each measured call decodes the page (``decode_html``) and extracts it, as
   the extraction child process does. CPU time is ``time.process_time``; the machine is shared and noisy,
@@ -49,10 +49,10 @@ ROUTES: dict[str, frozenset[str] | None] = {
     "skip_fallback": frozenset({"skip_fallback"}),
     "trim": frozenset({"trim"}),
     "python_prunes": frozenset({"python_prunes"}),
-    "c_lookup": frozenset({"c_lookup"}),
+    "parse": frozenset({"parse"}),
     "prefilter + skip_fallback (before)": frozenset({"prefilter", "skip_fallback"}),
     "python_prunes + skip_fallback": frozenset({"python_prunes", "skip_fallback"}),
-    "default (python_prunes + skip_fallback + c_lookup)": DEFAULT_ROUTES,
+    "default (python_prunes + skip_fallback + parse)": DEFAULT_ROUTES,
     "all (+ prefilter + trim)": ALL_ROUTES,
 }
 

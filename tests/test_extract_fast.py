@@ -223,7 +223,7 @@ def test_python_prune_asks_lxml_when_two_attributes_disagree():
     assert_same_prunes(tree)
 
 
-def test_c_lookup_parse_is_trafilaturas_parse():
+def test_parse_parse_is_trafilaturas_parse():
     from lxml.etree import tostring
     from trafilatura.utils import load_html
 
@@ -238,3 +238,12 @@ def test_c_lookup_parse_is_trafilaturas_parse():
             assert tostring(mine) == tostring(theirs)
             assert all(type(elem) is type(mine) for elem in mine.iter("form", "input", "select", "textarea"))
     assert fast.extract_text(pages[-2], None, OPTIONS) == fast.plain_extract(pages[-2], None, OPTIONS)
+
+
+def test_repair_faulty_html_as_trafilatura():
+    from trafilatura.utils import repair_faulty_html
+
+    for page in ("<!DOCTYPE html/>\n<html><body><p>x</p></body></html>", "<html/>\n<body><p>x</p></body>",
+                 "<html><body><p>a\x00b\x1f\ufffe c</p></body></html>", "<html><body><p>\x0c</p></body></html>",
+                 "<html><body><p>sauber</p></body></html>"):
+        assert fast._repair_faulty_html(page, page[:50].lower()) == repair_faulty_html(page, page[:50].lower())

@@ -26,13 +26,13 @@ result is known in advance:
   elements are deleted in the same order. Where an expression tests the first of two attributes
   (``re:test(@id|@class, ...)``) and the two disagree, lxml evaluates trafilatura's own expression.
   ``compare_extraction`` is followed line by line (``_compare_extraction``) to hand it that prune.
-* **c_lookup** (exact): the page is parsed as ``trafilatura.utils.load_html`` parses it (line by line,
-  ``_load_html``) with a parser of the same options whose element classes are chosen in C
-  (``ElementDefaultClassLookup``: every element an ``HtmlElement``) instead of lxml.html's Python
-  ``lookup`` call for each element object lxml creates (millions per thousand pages, most of them for the
-  XPath prunes' ``re:test`` arguments). Only the form-specific subclasses (``FormElement``, ``InputElement``,
-  ...) are gone; trafilatura and readability use none of their extras. The copies trafilatura makes keep
-  the parser.
+* **parse** (exact): the page is parsed as ``trafilatura.utils.load_html`` parses it (line by line,
+  ``_load_html``; its regex removal of invalid XML characters only where ``in`` finds one) with a parser
+  of the same options whose element classes are chosen in C (``ElementDefaultClassLookup``: every element
+  an ``HtmlElement``) instead of lxml.html's Python ``lookup`` call for each element object lxml creates
+  (millions per thousand pages, most of them for the XPath prunes' ``re:test`` arguments). Only the
+  form-specific subclasses (``FormElement``, ``InputElement``, ...) are gone; trafilatura and readability
+  use none of their extras. The copies trafilatura makes keep the parser.
 * **trim** (measured, off by default): ``<script>`` (except JSON-LD, which trafilatura reads to detect forum
   threads), ``<style>`` and ``<fencedframe>`` are dropped right after parsing: both ``tree_cleaning`` and
   readability drop them, and the prunes' expressions never look below them.
@@ -61,7 +61,16 @@ from trafilatura.htmlprocessing import prune_unwanted_nodes
 from trafilatura.main_extractor import extract_content
 from trafilatura.metadata import Document
 from trafilatura.settings import DEFAULT_CONFIG, Extractor
-from trafilatura.utils import decode_file, is_dubious_html, load_html, repair_faulty_html, trim
+from trafilatura.utils import (
+    DOCTYPE_TAG,
+    FAULTY_HTML,
+    INVALID_XML_CHARS,
+    decode_file,
+    is_dubious_html,
+    load_html,
+    repair_faulty_html,
+    trim,
+)
 from trafilatura.xml import delete_element
 
 __all__ = ["ALL_ROUTES", "DEFAULT_ROUTES", "VERIFIED_VERSIONS", "clear_caches", "extract_text", "plain_extract",
@@ -70,10 +79,10 @@ __all__ = ["ALL_ROUTES", "DEFAULT_ROUTES", "VERIFIED_VERSIONS", "clear_caches", 
 #: trafilatura versions whose ``bare_extraction`` this module follows (checked against plain trafilatura on
 #: the shared extraction pages and by ``tests/test_extract_fast.py``); any other version takes the plain path
 VERIFIED_VERSIONS = frozenset({"2.3.1"})
-ALL_ROUTES = frozenset({"prefilter", "skip_fallback", "trim", "python_prunes", "c_lookup"})
+ALL_ROUTES = frozenset({"prefilter", "skip_fallback", "trim", "python_prunes", "parse"})
 #: "trim" is exact too but saved nothing measurable (BENCHMARKS.md, "Extraction twice as fast (issue 20)");
 #: "prefilter" is left to XPath prunes that "python_prunes" does not cover (it covers all it knew)
-DEFAULT_ROUTES = frozenset({"skip_fallback", "python_prunes", "c_lookup"})
+DEFAULT_ROUTES = frozenset({"skip_fallback", "python_prunes", "parse"})
 
 #: the keyword arguments every extraction passes besides ``ExtractConfig``'s options
 FIXED_OPTIONS: dict[str, Any] = {"include_comments": False, "deduplicate": False, "with_metadata": False}
@@ -473,13 +482,32 @@ def _fromstring_bytes(html: str) -> Any:
         return None
 
 
+_INVALID_XML_CHARS = [chr(code) for code in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF)]
+_INVALID_AS_ANALYSED = INVALID_XML_CHARS.pattern == r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
+
+
+def _repair_faulty_html(html: str, beginning: str) -> str:
+    """``trafilatura.utils.repair_faulty_html``; its removal of invalid XML characters (a regex scan of the
+    whole page) only where one of them is in the page (``in``: a C scan per character)."""
+    if not _INVALID_AS_ANALYSED or any(char in html for char in _INVALID_XML_CHARS):
+        return repair_faulty_html(html, beginning)
+    if "doctype" in beginning:
+        firstline, _, rest = html.partition("\n")
+        html = DOCTYPE_TAG.sub("", firstline, count=1) + "\n" + rest
+    for line in html[:4096].splitlines()[:4]:
+        if "<html" in line and line.endswith("/>"):
+            html = FAULTY_HTML.sub(r"\1>", html, count=1)
+            break
+    return html
+
+
 def _load_html(html: str | bytes, max_size: int | None) -> Any:
     """``trafilatura.utils.load_html`` for a str or bytes page, parsed with ``_PARSER``."""
     tree = None
     html = decode_file(html, max_size)
     beginning = html[:50].lower()
     check_flag = is_dubious_html(beginning)
-    html = repair_faulty_html(html, beginning)
+    html = _repair_faulty_html(html, beginning)
     fallback_parse = False
     try:
         tree = fromstring(html, parser=_PARSER)
@@ -568,7 +596,7 @@ def extract_text(html: str, url: str | None, options: dict[str, Any],
         comments = _python_prunes("comments")
         overall = _python_prunes("overall")
     try:  # bare_extraction: these two mean "no text"
-        if "c_lookup" in routes and isinstance(html, (str, bytes)):
+        if "parse" in routes and isinstance(html, (str, bytes)):
             tree = _load_html(html, opts.max_file_size)
         else:
             tree = load_html(html, opts.max_file_size)
