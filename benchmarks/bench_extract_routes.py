@@ -52,8 +52,9 @@ ROUTES: dict[str, frozenset[str] | None] = {
     "parse": frozenset({"parse"}),
     "prefilter + skip_fallback (before)": frozenset({"prefilter", "skip_fallback"}),
     "python_prunes + skip_fallback": frozenset({"python_prunes", "skip_fallback"}),
-    "default (python_prunes + skip_fallback + parse)": DEFAULT_ROUTES,
-    "all (+ prefilter + trim)": ALL_ROUTES,
+    "python_prunes + skip_fallback + parse": frozenset({"python_prunes", "skip_fallback", "parse"}),
+    "default (python_prunes + skip_fallback + parse + trim)": DEFAULT_ROUTES,
+    "all (+ prefilter)": ALL_ROUTES,
 }
 
 Page = tuple[bytes, str | None, str]
