@@ -1,10 +1,9 @@
 """Fixed cost of a run (issue 20, item 5): what the CLI and the pipeline import stays lazy, and the pieces
 made lazy give the same results as before (Parquet reads without pyarrow.dataset, on-demand character
-tables, plots after a background preload). Speed itself is measured by benchmarks/bench_fixed_cost.py."""
+tables, plots without pyplot). Speed itself is measured by benchmarks/bench_fixed_cost.py."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
@@ -118,29 +117,6 @@ def test_character_tables_filled_on_demand_match_the_unicode_database():
     # a text with a code point never seen before gets its class before the kernel reads it
     buf, off = sh.normalise_words(["Ünïcode 𝐀𝐁 ᚠᚢ and ΑΒΓ"], ["en"])
     assert buf[off[0]:off[1]].tobytes().decode() == "unicode ab ᚠᚢ and αβγ"
-
-
-def test_plot_bytes_the_same_with_and_without_the_background_preload(tmp_path):
-    stats = {"language_rows": [{"code": "de", "documents": 3, "tokens": None}, {"code": "fr", "documents": 1,
-                                                                                  "tokens": None}],
-             "funnel": [{"stage": "read", "in": 5, "out": 4, "dropped": 1}],
-             "length_histogram": {"de": [0, 2, 1, 0], "fr": [1, 0, 0, 0]}, "length_bin_edges": [1, 10, 100, 1000]}
-    (tmp_path / "facts.json").write_text(json.dumps(stats))
-
-    def digests(preload: bool, out: str) -> dict[str, str]:
-        code = (f"import json, time\nfrom curate.card import plots\n"
-                f"{'plots.preload()' if preload else ''}\n"
-                f"facts = json.load(open({str(tmp_path / 'facts.json')!r}))\n"
-                f"print(json.dumps(plots.write_plots({out!r}, facts)))")
-        written = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                            check=True).stdout.strip().splitlines()[-1])
-        return {k: hashlib.sha256((tmp_path / out.split("/")[-1] / v).read_bytes()).hexdigest()
-                for k, v in written.items()}
-
-    plain = digests(False, str(tmp_path / "plain"))
-    preloaded = digests(True, str(tmp_path / "preloaded"))
-    assert set(plain) == {"languages", "funnel", "lengths"}
-    assert plain == preloaded
 
 
 def test_local_runner_sets_up_stages_side_by_side_and_raises_the_first_error():

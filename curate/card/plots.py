@@ -2,16 +2,14 @@
 
 matplotlib is imported lazily, so importing the card (and the pipeline) never needs a display and stays
 cheap. Figures are ``matplotlib.figure.Figure`` on an Agg canvas, without pyplot (no global figure
-registry, no backend selection). Importing matplotlib takes ~0.3 s, a sixth of a small run's fixed cost
-(issue 20): :func:`preload` imports it in a background thread while the run works on its documents (the
-local runner calls it after its first batch, when this process mostly waits for the extraction worker);
-the plot functions wait for that import to finish.
+registry, no backend selection, no pyplot import). Importing matplotlib in a background thread during the
+run was tried (issue 20) and left out: on 2 cores the run's total wall time did not fall, the import only
+moved into the per-document time.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 from typing import Any
 
 from curate.io import atomic_path
@@ -28,41 +26,8 @@ MAX_SCORE_PANELS = 28
 RC = {"font.size": 10, "svg.hashsalt": "curate", "axes.spines.top": False, "axes.spines.right": False}
 
 
-_PRELOAD: list[threading.Thread] = []
-_PRELOAD_LOCK = threading.Lock()
-
-
-def _import_matplotlib() -> None:
-    """Import the figure machinery and draw one tiny figure to PNG, in memory: the first draw loads the font
-    file and PIL's PNG encoder, which every later figure reuses."""
-    import io
-
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(1, 1))
-    FigureCanvasAgg(fig)
-    fig.subplots().set_title("0")
-    fig.savefig(io.BytesIO(), format="png", dpi=10)
-
-
-def preload() -> None:
-    """Start importing matplotlib in a daemon thread (once per process); harmless if no plot is drawn."""
-    with _PRELOAD_LOCK:
-        if not _PRELOAD:
-            thread = threading.Thread(target=_import_matplotlib, name="curate-preload-matplotlib", daemon=True)
-            thread.start()
-            _PRELOAD.append(thread)
-
-
-def _wait_for_preload() -> None:
-    for thread in _PRELOAD:
-        thread.join()  # a preload in flight: wait for it rather than import the same modules beside it
-
-
 def _new_figure(**kwargs: Any) -> Any:
     """A Figure on an Agg canvas (what pyplot's Agg backend makes, without pyplot's registry)."""
-    _wait_for_preload()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -98,7 +63,6 @@ def _fig_bytes(fig: Any) -> bytes:
 
 def write_plots(output_dir: str, facts: dict[str, Any]) -> dict[str, str]:
     """Write the plots that the facts allow; returns {name: relative path} of those written."""
-    _wait_for_preload()
     import matplotlib
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -181,7 +145,6 @@ def write_selection_plot(output_dir: str, panels: list[dict[str, Any]]) -> dict[
     path}``, or ``{}`` (nothing written) without panels."""
     if not panels:
         return {}
-    _wait_for_preload()
     import matplotlib
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch

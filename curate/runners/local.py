@@ -15,7 +15,6 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from curate import console
-from curate.card.plots import preload as preload_plots
 from curate.io import InputShard, atomic_path, write_shard_done
 from curate.runners.base import R, StreamingRunner, T, apply_stages, setup_stages, work_file_name
 from curate.stage import Stage
@@ -38,8 +37,6 @@ class LocalRunner(StreamingRunner):
                 shard_paths, rows = [], 0
                 for batch in read_shard(shard, batch_size):
                     batch = apply_stages(batch, stages)
-                    if not paths and not shard_paths:  # the first batch: stages set up, the extraction worker
-                        preload_plots()  # answering; the card's matplotlib loads while this process waits on it
                     path = f"{docs_dir}/{work_file_name(batch.column('id').to_pylist())}"
                     with atomic_path(path) as tmp:
                         pq.write_table(batch, tmp)
