@@ -164,7 +164,7 @@ class _Regex:
     """EXSLT ``re:test(@a, 'P')`` as lxml evaluates it (``re.search``; a missing attribute tests ""), with the
     result remembered per value (class and id values repeat within and across pages)."""
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str | re.Pattern[str]) -> None:
         self.pattern, self.search, self.known = pattern, re.compile(pattern).search, {}
 
     def __call__(self, value: str | None) -> bool:
@@ -412,22 +412,7 @@ def _outermost(elements: Collection[Any]) -> list[Any]:
     return [elem for elem in chosen if not any(ancestor in chosen for ancestor in elem.iterancestors())]
 
 
-class _ClassTokens:
-    """``_CLASS_TOKENS.search(value)``, remembered per class value."""
-
-    def __init__(self, pattern: re.Pattern[str]) -> None:
-        self.search, self.known = pattern.search, {}
-
-    def __call__(self, value: str) -> bool:
-        hit = self.known.get(value)
-        if hit is None:
-            if len(self.known) > 50_000:
-                self.known.clear()
-            hit = self.known[value] = self.search(value) is not None
-        return hit
-
-
-_CLASS_SEARCH = _ClassTokens(_CLASS_TOKENS) if _CLASS_TOKENS is not None else None
+_CLASS_SEARCH = _Regex(_CLASS_TOKENS) if _CLASS_TOKENS is not None else None
 
 
 def _readability_bounds(tree: Any) -> Iterator[int]:
