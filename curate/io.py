@@ -172,9 +172,14 @@ def shard_key(shard: InputShard) -> str:
     return hashlib.blake2b(f"{shard.format}:{shard.path}".encode(), digest_size=12).hexdigest()
 
 
-def write_shard_done(done_dir: str, shard: InputShard, work_files: list[str], rows: int | None) -> None:
-    """Record that every batch of ``shard`` is in ``work_files`` (committed by rename, after them)."""
-    marker = {"shard": shard.path, "format": shard.format, "work_files": sorted(work_files), "rows": rows}
+def write_shard_done(done_dir: str, shard: InputShard, work_files: list[str], rows: int | None,
+                     retries: dict[str, int] | None = None) -> None:
+    """Record that every batch of ``shard`` is in ``work_files`` (committed by rename, after them); ``retries``:
+    the faults the attempt survived so far (cumulative), for ``curate status`` while the run goes on."""
+    marker: dict[str, Any] = {"shard": shard.path, "format": shard.format, "work_files": sorted(work_files),
+                              "rows": rows}
+    if retries and any(retries.values()):
+        marker["retries"] = dict(retries)
     write_json(marker, f"{done_dir}/{shard_key(shard)}.json")
 
 

@@ -6,7 +6,8 @@ What it reads, all written atomically by the run (:mod:`curate.pipeline`):
   start time, the configuration hash, the engine, the cores, the host and process id, the attempt number
   (a resume is the next attempt);
 * ``_work/done/<key>.json``: one completion marker per finished shard (:func:`curate.io.write_shard_done`), with
-  its records and work files; the documents so far are counted from the work files' Parquet footers (the null
+  its records and work files (and, on Ray, the worker restarts and redelivered batches the attempt survived so
+  far); the documents so far are counted from the work files' Parquet footers (the null
   count of ``drop_stage``), nothing else of them is read;
 * ``.curate-status/error-NNNN.json``: why an attempt ended with an exception (a Ctrl-C or a scheduler's SIGTERM
   turned into one included);
@@ -151,6 +152,10 @@ def run_status(output: str, stale_s: float = STALE_S, now: float | None = None) 
     shards_per_s = len(this_attempt) / elapsed if elapsed and this_attempt else None
     remaining = (total - len(done)) if total is not None else None
     current_errors = [e for e in errors if e.get("attempt") == manifest.get("attempt")]
+    retries: dict[str, int] = {}  # cumulative in each marker of this attempt: the largest is the latest
+    for key in this_attempt:
+        for name, count in (done[key].get("retries") or {}).items():
+            retries[name] = max(retries.get(name, 0), int(count))
     gone = _process_gone(manifest)
     if current_errors:
         state = "failed"
@@ -168,7 +173,7 @@ def run_status(output: str, stale_s: float = STALE_S, now: float | None = None) 
         records_per_s=round(rate_records, 1) if rate_records is not None else None,
         eta_s=round(remaining / shards_per_s) if shards_per_s and remaining is not None and state == "running"
         else None,
-        last_update=_utc(last), seconds_since_update=round(now - last) if last else None, retries=None,
+        last_update=_utc(last), seconds_since_update=round(now - last) if last else None, retries=retries or None,
         failed_attempts=[e for e in errors if e not in current_errors], stale_after_s=stale_s,
         pending=[s["path"] for s in manifest.get("shards", []) if s["key"] not in done][:20],
     )

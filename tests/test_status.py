@@ -16,7 +16,7 @@ import pytest
 
 from curate.cli import main
 from curate.errors import OutputError
-from curate.status import run_status
+from curate.status import render, run_status
 from tests.conftest import SAMPLE_WARC
 
 
@@ -108,3 +108,33 @@ def test_status_not_a_run(tmp_path, capsys):
     assert main(["status", str(tmp_path)]) == 2
     assert "not a curate run output" in capsys.readouterr().err
     assert main(["status", str(tmp_path / "missing")]) == 2
+
+
+def test_status_shows_the_faults_a_ray_attempt_survived_while_it_runs(tmp_path):
+    """The driver's shard tracker records the worker restarts and redelivered batches seen so far in each
+    completion marker; status reports the latest, before stats.json exists."""
+    from curate.io import InputShard, shard_key
+    from curate.runners.ray import _ShardTracker
+
+    out = tmp_path / "out"
+    shards = [InputShard(str(tmp_path / f"part-{i}.warc.gz"), "warc") for i in range(3)]
+    (out / ".curate-status").mkdir(parents=True)
+    (out / ".curate-run").write_text("{}")
+    (out / ".curate-status" / "manifest.json").write_text(json.dumps({
+        "attempt": 1, "started_ts": time.time() - 10, "shards_total": 3, "host": "another-node",
+        "shards": [{"key": shard_key(s), "path": s.path} for s in shards]}))
+    tracker = _ShardTracker(shards, str(out / "_work" / "done"))
+
+    def row(shard, path, restarted=False, pid=1):
+        return {"_shard": shard_key(shard), "_batch": 0, "path": path, "rows": 5, "_batch_rows": 5, "_last": True,
+                "restarted": restarted, "pid": pid}
+
+    tracker.add(row(shards[0], "a.parquet"))
+    assert run_status(str(out))["retries"] is None  # no fault yet: nothing shown
+    tracker.add(row(shards[1], "b.parquet", restarted=True, pid=7))  # a worker that came back after a crash
+    tracker.add(row(shards[1], "b.parquet", restarted=True, pid=7))  # its batch delivered again (same file)
+    tracker.add(row(shards[2], "c.parquet", restarted=True, pid=7))
+    status = run_status(str(out))
+    assert status["state"] == "finishing" and status["shards_done"] == 3
+    assert status["retries"] == {"worker_restarts": 1, "batches_redelivered": 1} == tracker.retries()
+    assert "retries" in render(status)

@@ -261,7 +261,12 @@ class _ShardTracker:
         self.finished.add(key)
         if self.done_dir is not None:
             paths = [p for batch in self.files[key].values() for p in batch]
-            write_shard_done(self.done_dir, self.shards[key], paths, sum(self.sizes[key].values()))
+            write_shard_done(self.done_dir, self.shards[key], paths, sum(self.sizes[key].values()),
+                             self.retries())
+
+    def retries(self) -> dict[str, int]:
+        """The faults survived so far (what stats.json reports under ``retries`` at the end)."""
+        return {"worker_restarts": len(self.restarted_pids), "batches_redelivered": self.redelivered}
 
     def finish(self) -> list[str]:
         """After the stream ended: shards with no record at all are done too; return every work file."""
@@ -351,8 +356,8 @@ class RayRunner(StreamingRunner):
                 tracker.add(row)
                 bar.update(row["rows"], row["kept"])
         paths = tracker.finish()
-        self._retries["worker_restarts"] += len(tracker.restarted_pids)
-        self._retries["batches_redelivered"] += tracker.redelivered
+        for name, count in tracker.retries().items():
+            self._retries[name] += count
         if any(self._retries.values()):
             log.warning("faults survived: %s", self._retries)
         return paths
