@@ -247,3 +247,48 @@ def test_repair_faulty_html_as_trafilatura():
                  "<html><body><p>a\x00b\x1f\ufffe c</p></body></html>", "<html><body><p>\x0c</p></body></html>",
                  "<html><body><p>sauber</p></body></html>"):
         assert fast._repair_faulty_html(page, page[:50].lower()) == repair_faulty_html(page, page[:50].lower())
+
+
+def test_options_copied_from_a_template_equal_trafilaturas():
+    from trafilatura.settings import DEFAULT_CONFIG, Extractor
+
+    for url, tables in (("https://beispiel.de/seite-ä", True), (None, False), ("https://x.eu/\udcff", True)):
+        mine = fast._options(url, tables)
+        theirs = Extractor(config=DEFAULT_CONFIG, output_format="txt", fast=False, precision=True, recall=False,
+                           comments=False, formatting=None, links=False, images=False, tables=tables, dedup=False,
+                           lang=None, url=url, with_metadata=False, only_with_metadata=False, tei_validation=False,
+                           author_blacklist=None, url_blacklist=None, date_params=None)
+        for name in (n for cls in type(theirs).__mro__ for n in getattr(cls, "__slots__", ())):
+            assert getattr(mine, name) == getattr(theirs, name), name
+    assert fast._options("https://a.eu/", True).url == "https://a.eu/"  # the template itself is left alone
+    assert fast._TEMPLATES[True].url is None
+
+
+def test_main_pass_precision_prune_selected_in_python():
+    """extract_content's precision prune (OVERALL_DISCARD_XPATH, with trafilatura's guard against removing too
+    much) is given the Python selection only during the fast path's call; plain trafilatura is untouched."""
+    from trafilatura import main_extractor
+    from trafilatura.htmlprocessing import prune_unwanted_nodes
+
+    calls = []
+    original = fast._select_known
+
+    def counting(tree, prunes):
+        calls.append(len(prunes))
+        return original(tree, prunes)
+
+    pages = [tricky_page(order) for order in range(0, len(TRICKY_BLOCKS), 3)] + [
+        # nearly all text in a newsletter box: the guard keeps it (the prune would remove more than 6/7)
+        "<html><body><article><div class='newsletter'>" + ARTICLE * 3 + "</div><p>Kurz.</p></article></body></html>",
+        "<html><body><article><p>" + ARTICLE + "</p><div class='newsletter'>Jetzt abonnieren und nichts "
+        "verpassen!</div><p>" + ARTICLE + "</p></article></body></html>"]
+    fast._select_known = counting
+    try:
+        for page in pages + [html for html, _ in shared_pages(step=13)]:
+            assert fast.extract_text(page, None, OPTIONS) == fast.plain_extract(page, None, OPTIONS)
+            assert main_extractor.prune_unwanted_nodes is prune_unwanted_nodes  # restored after each call
+    finally:
+        fast._select_known = original
+    assert calls.count(len(fast._KNOWN_PRUNES["overall"])) >= len(pages)  # the main pass asked each page
+    assert "abonnieren" not in fast.extract_text(pages[-1], None, OPTIONS)
+    assert ARTICLE in fast.extract_text(pages[-2], None, OPTIONS)

@@ -49,13 +49,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from copy import copy
 from typing import Any
 
 import trafilatura
 from lxml.etree import ElementDefaultClassLookup, XPath, tostring
 from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HTMLParser, HtmlProcessingInstruction, fromstring
-from trafilatura import external, xpaths
+from trafilatura import external, main_extractor, xpaths
 from trafilatura.core import _forum_thread_page, _prepare_tree, determine_returnstring
 from trafilatura.htmlprocessing import prune_unwanted_nodes
 from trafilatura.main_extractor import extract_content
@@ -322,13 +323,9 @@ def _attached(elem: Any, root: Any) -> bool:
     return any(ancestor is root for ancestor in elem.iterancestors())
 
 
-def _prune_known(tree: Any, prunes: list[_KnownPrune]) -> Any:
-    """``prune_unwanted_nodes(tree, [p.original for p in prunes])``, the same elements deleted in the same
-    order, with the selections made by the Python tests in one pass over the tree. Each expression's test
-    reads only the element's tag and attributes (which deleting other elements leaves alone), or the
-    subtree below it for the first, so what the later expressions select on the pruned tree is what they
-    select in the pass and is still in the tree. Ambiguous tests leave the expression to lxml."""
-    assert all(p.ok for p in prunes) and not any(p.structural for p in prunes[1:])
+def _select_known(tree: Any, prunes: list[_KnownPrune]) -> list[list[Any] | None]:
+    """What each expression of ``prunes`` selects in ``tree`` as it is now, in document order, from the Python
+    tests in one pass over the tree; None where a test was ambiguous (the expression itself is to be asked)."""
     selected: list[list[Any]] = [[] for _ in prunes]
     ambiguous = [False] * len(prunes)
     tags = None if any(p.tags is None for p in prunes) else frozenset().union(*(p.tags for p in prunes))
@@ -346,18 +343,64 @@ def _prune_known(tree: Any, prunes: list[_KnownPrune]) -> Any:
                         selected[index].append(elem)
                 except _Ambiguous:
                     ambiguous[index] = True
+    return [None if ambiguous[index] else chosen for index, chosen in enumerate(selected)]
+
+
+def _prune_known(tree: Any, prunes: list[_KnownPrune]) -> Any:
+    """``prune_unwanted_nodes(tree, [p.original for p in prunes])``, the same elements deleted in the same
+    order, with the selections made by the Python tests in one pass over the tree. Each expression's test
+    reads only the element's tag and attributes (which deleting other elements leaves alone), or the
+    subtree below it for the first, so what the later expressions select on the pruned tree is what they
+    select in the pass and is still in the tree. Ambiguous tests leave the expression to lxml."""
+    assert all(p.ok for p in prunes) and not any(p.structural for p in prunes[1:])
     changed = False
-    for index, prune in enumerate(prunes):
-        if ambiguous[index]:
+    for prune, selected in zip(prunes, _select_known(tree, prunes), strict=True):
+        if selected is None:
             chosen = prune.original(tree)
         elif changed:
-            chosen = [elem for elem in selected[index] if _attached(elem, tree)]
+            chosen = [elem for elem in selected if _attached(elem, tree)]
         else:
-            chosen = selected[index]
+            chosen = selected
         for elem in chosen:
             delete_element(elem)  # the tail text is preserved
         changed = changed or bool(chosen)
     return tree
+
+
+@contextmanager
+def _main_pass_prunes(overall: list[_KnownPrune] | None) -> Iterator[None]:
+    """While extract_content runs: its precision prune (``prune_unwanted_sections`` calls
+    ``prune_unwanted_nodes(tree, OVERALL_DISCARD_XPATH, with_backup=True)`` on each candidate body) given the
+    elements the Python tests select instead of evaluating the expressions (the costliest XPath of the main
+    pass: ``re:test`` calls on every element). trafilatura's own ``prune_unwanted_nodes`` still decides and
+    deletes (its guard against removing too much text included); every other call goes to it unchanged.
+    Swapped in the module for the call only: the replacement returns what the original returns, so a plain
+    ``trafilatura.extract`` running meanwhile in another thread gets the same result."""
+    if overall is None or main_extractor.prune_unwanted_nodes is not prune_unwanted_nodes:
+        yield  # not verified for this trafilatura, or swapped already (a call in another thread)
+        return
+
+    def prune(tree: Any, nodelist: list[Any], with_backup: bool = False) -> Any:
+        if nodelist is xpaths.OVERALL_DISCARD_XPATH and with_backup:
+            nodelist = [prune.original if chosen is None else _Selected(chosen)
+                        for prune, chosen in zip(overall, _select_known(tree, overall), strict=True)]
+        return prune_unwanted_nodes(tree, nodelist, with_backup)
+
+    main_extractor.prune_unwanted_nodes = prune
+    try:
+        yield
+    finally:
+        main_extractor.prune_unwanted_nodes = prune_unwanted_nodes
+
+
+class _Selected:
+    """An expression's selection, made already: ``expression(tree)`` returns it."""
+
+    def __init__(self, elements: list[Any]) -> None:
+        self.elements = elements
+
+    def __call__(self, tree: Any) -> list[Any]:
+        return self.elements
 
 
 def _prefilters() -> list[tuple[list[XPath], XPath]]:
@@ -559,11 +602,23 @@ def _compare_extraction(cleaned_tree: Any, raw_tree: Any, body: Any, text: str, 
 
 
 def _options(url: str | None, include_tables: bool) -> Extractor:
-    # as trafilatura.core._internal_extraction builds it for extract(..., **FIXED_OPTIONS, favor_precision=True)
-    return Extractor(config=DEFAULT_CONFIG, output_format="txt", fast=False, precision=True, recall=False,
-                     comments=False, formatting=None, links=False, images=False, tables=include_tables,
-                     dedup=False, lang=None, url=url, with_metadata=False, only_with_metadata=False,
-                     tei_validation=False, author_blacklist=None, url_blacklist=None, date_params=None)
+    """As trafilatura.core._internal_extraction builds it for extract(..., **FIXED_OPTIONS, favor_precision=True):
+    built once per table setting (its config lookups and date parameters cost ~0.5 ms), copied per page with the
+    page's URL set as ``Extractor.__init__`` sets it."""
+    template = _TEMPLATES.get(include_tables)
+    if template is None:
+        template = _TEMPLATES[include_tables] = Extractor(
+            config=DEFAULT_CONFIG, output_format="txt", fast=False, precision=True, recall=False, comments=False,
+            formatting=None, links=False, images=False, tables=include_tables, dedup=False, lang=None, url=None,
+            with_metadata=False, only_with_metadata=False, tei_validation=False, author_blacklist=None,
+            url_blacklist=None, date_params=None)
+    options = copy(template)
+    options.url = url
+    options.source = url and url.encode("utf-8", "replace").decode("utf-8")
+    return options
+
+
+_TEMPLATES: dict[bool, Extractor] = {}
 
 
 def extract_text(html: str, url: str | None, options: dict[str, Any],
@@ -602,7 +657,8 @@ def extract_text(html: str, url: str | None, options: dict[str, Any],
                 cleaned = _prune_known(cleaned, comments)
             else:
                 cleaned = _prune(cleaned, xpaths.REMOVE_COMMENTS_XPATH, prefilter)
-        body, text = extract_content(cleaned, opts)
+        with _main_pass_prunes(overall):
+            body, text = extract_content(cleaned, opts)
         if "skip_fallback" not in routes or not _fallback_unchanged(tree, body, text, opts):
             if overall is None:
                 body, text = external.compare_extraction(backup, copy(tree), body, text, opts)
