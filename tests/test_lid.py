@@ -152,10 +152,13 @@ def test_cluster_markers_load_and_name_members_of_their_cluster():
     assert markers["sedmica"] == {"bs", "sr"}
     assert markers["mjesto"] == {"hr", "bs"}
     assert markers["mesto"] == {"sr"}
+    assert markers["glazba"] == {"hr"}  # hr-bs-sr-usage.yaml
+    assert markers["da li"] == markers["treba da"] == {"bs", "sr"}  # two-word markers (syntax)
 
 
 @pytest.mark.parametrize(("body", "error"), [
-    ("cluster: [hr, bs, sr]\nsource: x\nmarkers: {hr: [Tjedan]}\n", "not one lower-case word"),
+    ("cluster: [hr, bs, sr]\nsource: x\nmarkers: {hr: [Tjedan]}\n", "not one or two lower-case words"),
+    ("cluster: [hr, bs, sr]\nsource: x\nmarkers: {hr: [je li to]}\n", "not one or two lower-case words"),
     ("cluster: [hr, bs, sr]\nsource: x\nmarkers: {hr bs sr: [i]}\n", "not all"),
     ("cluster: [hr, de]\nsource: x\nmarkers: {hr: [tjedan]}\n", "is not one of"),
     ("cluster: [hr, bs, sr]\nsource: x\nmarkers: {hr: [tjedan], bs: [tjedan]}\n", "under two keys"),
@@ -184,6 +187,36 @@ def test_marker_words_separate_croatian_from_bosnian_and_serbian(identifier):
     assert got[0] == "hr"
     assert got[1] in ("bs", "sr") and got[2] in ("bs", "sr")
     assert got[2] == "sr"
+
+
+def test_two_word_markers_count_in_the_cluster(identifier):
+    """"da li" and "da" + present after a modal verb are Bosnian/Serbian syntax; standard Croatian has
+    "je li" and the infinitive. The same words without the pair are no evidence."""
+    bosnian = "Da li treba da čekamo odgovor ili možemo da krenemo odmah?"
+    croatian = "Je li potrebno čekati odgovor ili možemo krenuti odmah?"
+    pair = identifier._mixture_decision  # the cluster step, on equal model opinions for hr and bs
+    ft = lid = {"hr": 0.5, "bs": 0.5}
+    mix = {"hr": 0.5, "bs": 0.5}
+    assert pair(bosnian.lower(), frozenset(), dict(ft), dict(lid), dict(mix), 1.0).language == "bs"
+    assert pair(croatian.lower(), frozenset(), dict(ft), dict(lid), dict(mix), 1.0).language == "hr"
+
+
+def test_neighbour_margin_shrinks_for_texts_whose_function_words_fit():
+    """Step 5: the margin a target needs over a non-target neighbour is divided by exp(weight * z), z the
+    text's stop-word deviation from the language's rate: a Bulgarian sentence full of Bulgarian function
+    words keeps bg at odds that refuse one with hardly any."""
+    import curate.lid as lid_module
+    from curate.lid import LidResult
+
+    lid = LanguageIdentifier()
+    lid.setup()
+    typical = "Това е нещо, което той не може да направи сам, но ние ще му помогнем, когато се върнем."
+    few = "Студентски общежития Варна Пловдив София цени отзиви снимки карта контакти резервации."
+    assert lid._stopword_z(typical, "bg") > 0 > lid._stopword_z(few, "bg") >= -lid_module.STOPWORD_RATE_Z
+    odds = 0.75 * lid_module.NEIGHBOUR_MARGIN  # below the plain margin
+    mix = {"bg": odds / (odds + 1), "ru": 1 / (odds + 1)}
+    assert lid._vet(typical, LidResult("bg", mix["bg"], True), mix, 1.0).language == "bg"
+    assert lid._vet(few, LidResult("bg", mix["bg"], True), mix, 1.0).language == "ru"
 
 
 def test_identifier_ships_configuration_not_models(identifier):
