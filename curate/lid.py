@@ -141,7 +141,8 @@ STOPWORD_RATE_Z = 3.0
 #: or below the language's rate. A sentence whose function words are typical of the target needs less
 #: of the models' odds against a neighbour (Bulgarian against Russian, Slovene against Serbian), one
 #: with few of them more (Asturian as Spanish, Corsican as Italian). Tuned leave-languages-out
-#: (``benchmarks/bench_lid_heldout.py``); 0 is the plain margin.
+#: (``benchmarks/bench_lid_heldout.py``); 0 is the plain margin. The margin never falls below 1: a target
+#: is never kept against a rival with more mass (a long text's z can be large either way).
 STOPWORD_FIT_WEIGHT = 0.75
 #: Step 5: a text labelled a target is refused when at least :data:`FOREIGN_LETTER_MIN` of its letters, and
 #: this share of them, are letters of the target's script outside its alphabet
@@ -602,7 +603,7 @@ class LanguageIdentifier:
             if code not in TARGETS and code not in own and mass > rival_mass:
                 rival, rival_mass = code, mass
         fit = self._stopword_z(text, target)
-        margin = NEIGHBOUR_MARGIN * math.exp(-STOPWORD_FIT_WEIGHT * min(fit, STOPWORD_RATE_Z))
+        margin = max(1.0, NEIGHBOUR_MARGIN * math.exp(-STOPWORD_FIT_WEIGHT * min(fit, STOPWORD_RATE_Z)))
         if mix.get(target, 0.0) >= margin * rival_mass and fit >= -STOPWORD_RATE_Z and self._letters_fit(text, target):
             return result
         share = rival_mass / total
