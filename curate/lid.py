@@ -28,7 +28,8 @@ issue-3 section of ``BENCHMARKS.md``):
    Serbian is caught. Marker words add evidence too (:data:`LEXICON_EVIDENCE` each): standard forms
    one member uses where its neighbours use another word (Croatian ``tjedan``, ``tisuća``, ``sustav``
    against Bosnian/Serbian ``sedmica``, ``hiljada``, ``sistem``; ekavian ``mesto`` against ijekavian
-   ``mjesto``), authored with their sources in ``language_configs/lid_markers/``. Where a cluster
+   ``mjesto``; two-word syntax markers such as Bosnian/Serbian ``da li`` and ``treba da`` against Croatian
+   ``je li`` and the infinitive), authored with their sources in ``language_configs/lid_markers/``. Where a cluster
    mixes targets and non-targets (hr with bs/sr, da with nb/nn), the evidence of the two models is
    combined as a product within the cluster (both are informative there) and a target label needs at
    least half of it (:data:`TARGET_MAJORITY`) against all its non-target neighbours together:
@@ -291,7 +292,8 @@ def cluster_markers() -> dict[tuple[str, ...], dict[str, frozenset[str]]]:
     """Per cluster, ``word -> members that use it`` from ``language_configs/lid_markers/*.yaml``.
 
     Each file names its ``cluster`` (one of :data:`CLUSTERS`), its ``source``, and ``markers``: keys are
-    space-separated members, values lower-case single words. Errors name the file and the key.
+    space-separated members, values lower-case words or two-word phrases (``da li``: the pair counts where
+    its two words follow each other). Errors name the file and the key.
     """
     from curate.languages import language_config_dir
 
