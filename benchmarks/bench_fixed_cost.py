@@ -10,15 +10,19 @@ process's wall time, from the parent's ``Popen`` to the child's exit, into:
   ``dedup: signatures``: a global step, but its work is per document, ~0.7 us per character, and it
   scales with the pages like extraction does; ``fixed_share_signatures_fixed`` counts it as fixed, as
   the first version of this benchmark did). This is what scales with the number of pages;
-* **fixed cost**, everything else, itemised: interpreter start + imports, configuration and output
-  preparation, each stage's ``setup()`` (model loads, the extraction worker's start), the global steps
-  (dedup, partition and Parquet parts: these grow with the run, slowly), the dataset card and its plots,
-  stats.json and clean-up, and exit (after ``main`` returns: interpreter shut-down, child processes).
+* **fixed cost**, everything else, itemised: interpreter start + imports (up to the end of
+  ``curate.pipeline``'s), configuration and output preparation, each stage's ``setup()`` (model loads,
+  the extraction worker's start), the global steps (dedup, partition and Parquet parts: these grow with
+  the run, slowly), the dataset card and its plots, stats.json and clean-up, and exit (after ``main``
+  returns: interpreter shut-down, child processes).
 
 The child is instrumented by wrapping functions (no profiler): ``Stage.__call__`` (setup timed apart),
 the local runner's ``read_shard`` and ``pq.write_table``, ``curate.pipeline.write_card`` and the
-runner's ``map``. Times come from ``time.monotonic`` (system-wide on Linux, so comparable between the
-parent and the child). The goal: fixed cost <= 15 % of the wall time of a 500-page run.
+runner's ``map``. The wrappers go in as each module is first imported (an import hook), so the child
+imports what ``python -m curate`` imports, in the same order (the CLI starts the extraction process
+before it imports the pipeline). Times come from ``time.monotonic`` (system-wide on Linux, so
+comparable between the parent and the child). The goal: fixed cost <= 15 % of the wall time of a
+500-page run.
 
 Run (project venv; the machine is shared, so repeat and read the median)::
 
@@ -29,6 +33,8 @@ Run (project venv; the machine is shared, so repeat and read the median)::
 from __future__ import annotations
 
 import argparse
+import importlib.abc
+import importlib.machinery
 import json
 import os
 import shutil
@@ -37,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,25 +82,39 @@ def build_subset_warc(out_path: Path, n_pages: int, data_dir: Path | None = None
 # ------------------------------------------------------------------------------------------- the child
 
 
+class _PatchOnImport(importlib.abc.MetaPathFinder):
+    """Runs ``patches[name](module)`` right after the module ``name`` is first imported (source modules)."""
+
+    def __init__(self, patches: dict[str, Callable[[Any], None]]) -> None:
+        self.patches = patches
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name not in self.patches:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return spec
+        loader, patch = spec.loader, self.patches.pop(name)
+        exec_module = loader.exec_module
+
+        def exec_and_patch(module: Any) -> None:
+            exec_module(module)
+            patch(module)
+
+        loader.exec_module = exec_and_patch  # type: ignore[method-assign]
+        return spec
+
+
 def _child(report: Path, argv: list[str]) -> int:
     """Run ``curate`` in this process with the parts timed; write what was measured to ``report``."""
     spent: dict[str, float] = {"read": 0.0, "process": 0.0, "work_write": 0.0, "setup": 0.0, "card": 0.0}
     setups: dict[str, float] = {}
     steps: dict[str, float] = {}
     marks: dict[str, float] = {"imported": 0.0}
+    original: dict[str, Any] = {}  # the wrapped functions, filled as their modules are imported
     now = time.monotonic
 
-    import pyarrow.parquet as pq
-
-    import curate.pipeline as pipeline
-    import curate.runners.local as local
-    from curate.cli import main
-    from curate.stage import Stage
-
-    marks["imported"] = now()
-    original_call = Stage.__call__
-
-    def timed_call(stage: Stage, batch: Any) -> Any:
+    def timed_call(stage: Any, batch: Any) -> Any:
         if not stage._ready:
             start = now()
             type(stage).setup(stage)
@@ -102,33 +123,29 @@ def _child(report: Path, argv: list[str]) -> int:
             spent["setup"] += now() - start
         start = now()
         try:
-            return original_call(stage, batch)
+            return original["call"](stage, batch)
         finally:
             spent["process"] += now() - start
             marks.setdefault("first_batch_done", now())
             marks["last_batch_done"] = now()
 
-    original_setup_stages = getattr(local, "setup_stages", None)  # the runner's side-by-side setups, if any
-
-    def timed_setup_stages(stages: list[Stage]) -> None:
+    def timed_setup_stages(stages: list[Any]) -> None:
         for stage in stages:  # each stage's own time (they overlap: their sum exceeds the wall time spent)
-            def timed_setup(stage: Stage = stage, setup: Any = stage.setup) -> None:
+            def timed_setup(stage: Any = stage, setup: Any = stage.setup) -> None:
                 start = now()
                 try:
                     setup()
                 finally:
                     setups[stage.name] = setups.get(stage.name, 0.0) + now() - start
-            stage.setup = timed_setup  # type: ignore[method-assign]
+            stage.setup = timed_setup
         start = now()
         try:
-            original_setup_stages(stages)
+            original["setup_stages"](stages)
         finally:
             spent["setup"] += now() - start
 
-    original_read = local.read_shard
-
     def timed_read(shard: Any, batch_size: int) -> Any:
-        it = original_read(shard, batch_size)
+        it = original["read_shard"](shard, batch_size)
         while True:
             start = now()
             try:
@@ -140,45 +157,54 @@ def _child(report: Path, argv: list[str]) -> int:
             marks.setdefault("first_record", now())
             yield batch
 
-    original_write_table = pq.write_table
-
     def timed_write_table(*args: Any, **kwargs: Any) -> Any:
         start = now()
         try:
-            return original_write_table(*args, **kwargs)
+            return original["pq"].write_table(*args, **kwargs)
         finally:
             spent["work_write"] += now() - start
 
     class _LocalPq:  # the local runner's ``pq``: only its work-file writes are timed
         def __getattr__(self, name: str) -> Any:
-            return timed_write_table if name == "write_table" else getattr(pq, name)
-
-    original_card = pipeline.write_card
+            return timed_write_table if name == "write_table" else getattr(original["pq"], name)
 
     def timed_card(*args: Any, **kwargs: Any) -> Any:
         start = now()
         try:
-            return original_card(*args, **kwargs)
+            return original["write_card"](*args, **kwargs)
         finally:
             spent["card"] += now() - start
-
-    original_map = local.LocalRunner.map
 
     def timed_map(self: Any, fn: Any, items: list, desc: str = "") -> Any:
         start = now()
         try:
-            return original_map(self, fn, items, desc)
+            return original["map"](self, fn, items, desc)
         finally:
             key = desc or getattr(fn, "__name__", "map")
             steps[key] = steps.get(key, 0.0) + now() - start
 
-    Stage.__call__ = timed_call  # type: ignore[method-assign]
-    local.read_shard = timed_read
-    if original_setup_stages is not None:
-        local.setup_stages = timed_setup_stages
-    local.pq = _LocalPq()  # type: ignore[assignment]
-    pipeline.write_card = timed_card
-    local.LocalRunner.map = timed_map  # type: ignore[method-assign]
+    def patch_stage(module: Any) -> None:
+        original["call"] = module.Stage.__call__
+        module.Stage.__call__ = timed_call
+
+    def patch_local(module: Any) -> None:
+        original.update(read_shard=module.read_shard, pq=module.pq, map=module.LocalRunner.map)
+        module.read_shard = timed_read
+        if hasattr(module, "setup_stages"):  # the runner's side-by-side setups, if any
+            original["setup_stages"] = module.setup_stages
+            module.setup_stages = timed_setup_stages
+        module.pq = _LocalPq()
+        module.LocalRunner.map = timed_map
+
+    def patch_pipeline(module: Any) -> None:
+        original["write_card"] = module.write_card
+        module.write_card = timed_card
+        marks["imported"] = now()
+
+    sys.meta_path.insert(0, _PatchOnImport({"curate.stage": patch_stage, "curate.runners.local": patch_local,
+                                            "curate.pipeline": patch_pipeline}))
+    from curate.cli import main
+
     marks["main_start"] = now()
     rc = main(argv)
     marks["main_end"] = now()
