@@ -19,6 +19,17 @@ log = logging.getLogger("curate")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from curate.stages import extract
+
+    if args.runner == "local":  # this process extracts: its extraction process imports beside the pipeline's imports
+        extract.prestart(extract.ExtractConfig())  # the default options; the config below may replace them
+    try:
+        return _run_pipeline(args, extract)
+    finally:
+        extract.prestart(None)  # a spare the run did not adopt (an error, nothing left to do)
+
+
+def _run_pipeline(args: argparse.Namespace, extract: Any) -> int:
     from curate.config import load_pipeline
     from curate.pipeline import run
     from curate.resources import resolve_pipeline
@@ -43,6 +54,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from curate.runners.beam import check_options
 
         check_options(config.beam.options)  # before the output directory is touched
+    extract.prestart(config.extract if config.runner == "local" else None)  # kept if the options match
     main_thread = threading.current_thread() is threading.main_thread()  # signal handlers: main thread only
     previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None  # the attempt records why
     try:

@@ -1,6 +1,8 @@
 """Fixed cost of a run (issue 20, item 5): what the CLI and the pipeline import stays lazy, and the pieces
 made lazy give the same results as before (Parquet reads without pyarrow.dataset, on-demand character
-tables, plots without pyplot). Speed itself is measured by benchmarks/bench_fixed_cost.py."""
+tables, plots without pyplot), and the processes started ahead of their use (the extraction process,
+the card's plotting process) are adopted, replaced or stopped as they should be, with the same results.
+Speed itself is measured by benchmarks/bench_fixed_cost.py."""
 
 from __future__ import annotations
 
@@ -159,3 +161,76 @@ def test_local_runner_sets_up_stages_side_by_side_and_raises_the_first_error():
     with pytest.raises(OSError, match="model file missing"):
         setup_stages([Broken(), late, Waiting()])
     assert late._ready  # the others still finished: nothing left half started
+
+
+def _page_batch():
+    from curate.schema import work_table
+
+    page = b"<html><body><article><p>" + b"Ein ganz normaler Absatz, der gelesen werden muss. " * 5 + b"</p></article>"
+    return work_table({"id": ["a"], "html": [page + b"</body></html>"], "url": ["https://x.example/a"]})
+
+
+def test_a_prestarted_extraction_process_is_adopted_by_a_stage_of_the_same_options():
+    from curate.stages import extract
+    from curate.stages.extract import ExtractConfig, ExtractStage
+
+    extract.prestart(ExtractConfig())
+    spare = extract._spare[2]
+    extract.prestart(ExtractConfig())  # the same options: kept, not started twice
+    assert extract._spare[2] is spare
+    stage = ExtractStage(ExtractConfig())
+    stage.setup()
+    assert stage._child is spare and extract._spare is None
+    plain = ExtractStage(ExtractConfig())  # set up after: a process of its own
+    try:
+        assert stage(_page_batch()).column("text").to_pylist() == plain(_page_batch()).column("text").to_pylist()
+        assert plain._child is not spare
+    finally:
+        stage.close()
+        plain.close()
+
+
+def test_a_spare_of_other_options_or_dead_is_replaced_and_none_stops_it():
+    from curate.stages import extract
+    from curate.stages.extract import ExtractConfig, ExtractStage
+
+    extract.prestart(ExtractConfig())
+    first = extract._spare[2]
+    extract.prestart(ExtractConfig(timeout_s=5.0))  # other options: the first one is stopped
+    assert first.proc.poll() is not None and extract._spare[1] == 5.0
+    second = extract._spare[2]
+    stage = ExtractStage(ExtractConfig(timeout_s=5.0, favor_precision=False))  # not the spare's options
+    stage.setup()
+    assert stage._child is not second and extract._spare is None and second.proc.poll() is not None
+    stage.close()
+    extract.prestart(ExtractConfig())
+    dead = extract._spare[2]
+    dead.proc.kill()
+    dead.proc.wait()
+    stage = ExtractStage(ExtractConfig())
+    try:
+        out = stage(_page_batch())  # a fresh process instead of the dead spare
+        assert stage._child is not dead and out.column("drop_reason").to_pylist() == [None]
+    finally:
+        stage.close()
+    extract.prestart(ExtractConfig())
+    spare = extract._spare[2]
+    extract.prestart(None)
+    assert extract._spare is None and spare.proc.poll() is not None
+    extract.prestart(ExtractConfig(isolation="thread"))  # no process to start ahead
+    assert extract._spare is None
+
+
+def test_curate_run_leaves_no_spare_behind(tmp_path):
+    from conftest import SAMPLE_WARC
+
+    from curate.cli import main
+    from curate.stages import extract
+
+    assert main(["-q", "run", "sample", "--runner", "local", "--input", str(SAMPLE_WARC), "--output",
+                 str(tmp_path / "out")]) == 0
+    assert extract._spare is None
+    assert main(["-q", "run", "sample", "--runner", "local", "--input", str(tmp_path / "missing.warc.gz"),
+                 "--output", str(tmp_path / "out2")]) == 2  # an error before any stage: the spare is stopped
+    assert extract._spare is None
+

@@ -17,6 +17,10 @@ Where the limit is enforced (``extract.isolation``):
   page and one pickled text through a pipe per document, and one process start per worker
   (BENCHMARKS.md, "Extraction in a child process").
 * ``thread``: in the worker's own thread, with :func:`time_limit`, which interrupts Python code only.
+
+:func:`prestart` starts the extraction process ahead of the stage (``curate run`` on the local runner does it
+before importing the pipeline), so that its ~0.8 s of imports run beside the parent's instead of after them
+(issue 20, the fixed cost of a run); the first stage of the same options adopts it in ``setup()``.
 """
 
 from __future__ import annotations
@@ -150,6 +154,51 @@ def _stop(proc: subprocess.Popen, *conns: Connection) -> None:
     proc.wait()
 
 
+#: an extraction process started by :func:`prestart` and not yet adopted: ``(options, timeout_s, child)``
+_spare: tuple[dict[str, Any], float, _Child] | None = None
+_spare_lock = threading.Lock()
+
+
+def prestart(config: ExtractConfig | None) -> None:
+    """Start an extraction process for ``config`` now, for the first :class:`ExtractStage` of this process
+    with the same options to adopt in its ``setup()``: the child imports trafilatura while this process
+    does other work. One is kept at most: a spare for other options is stopped first; ``None`` (or
+    ``isolation: thread``) only stops the spare. Nothing else changes: the adopting stage still waits
+    for the child's ``ready`` before any page's clock starts, and a spare that died is replaced."""
+    global _spare
+    wanted = None if config is None or config.isolation != "process" else (_options_of(config), config.timeout_s)
+    with _spare_lock:
+        if _spare is not None and wanted is not None and _spare[:2] == wanted:
+            return
+        old, _spare = _spare, None
+        if wanted is not None:
+            try:
+                _spare = (*wanted, _Child(*wanted))
+            except OSError as exc:  # the stage tries again in its setup and reports the error there
+                log.debug("extraction process not started ahead: %s", exc)
+    if old is not None:
+        old[2].close()
+
+
+def _adopt(options: dict[str, Any], timeout_s: float) -> _Child | None:
+    """The spare started by :func:`prestart`, if it was started for these options (else it is stopped)."""
+    global _spare
+    with _spare_lock:
+        spare, _spare = _spare, None
+    if spare is None:
+        return None
+    if spare[:2] == (options, timeout_s):
+        return spare[2]
+    spare[2].close()
+    return None
+
+
+def _options_of(config: ExtractConfig) -> dict[str, Any]:
+    """What the extraction process is told besides the time limit."""
+    return {"favor_precision": config.favor_precision, "include_tables": config.include_tables,
+            "fast_path": config.fast_path}
+
+
 class ExtractStage(Stage):
     name = "extract"
     _unpicklable = ("_child",)
@@ -162,8 +211,7 @@ class ExtractStage(Stage):
 
     @property
     def _options(self) -> dict[str, Any]:
-        return {"favor_precision": self.config.favor_precision, "include_tables": self.config.include_tables,
-                "fast_path": self.config.fast_path}
+        return _options_of(self.config)
 
     def setup(self) -> None:
         if self.config.isolation == "process":
@@ -171,8 +219,16 @@ class ExtractStage(Stage):
 
     def _ensure_child(self) -> _Child:
         if getattr(self, "_child", None) is None:
-            child = _Child(self._options, self.config.timeout_s)
-            child.wait_ready()  # before any page's clock starts
+            child = _adopt(self._options, self.config.timeout_s)
+            if child is not None:
+                try:
+                    child.wait_ready()
+                except (EOFError, OSError):  # the spare died while it waited (killed from outside): a new one
+                    child.close()
+                    child = None
+            if child is None:
+                child = _Child(self._options, self.config.timeout_s)
+                child.wait_ready()  # before any page's clock starts
             self._child = child
         return self._child
 
