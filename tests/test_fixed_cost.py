@@ -234,3 +234,46 @@ def test_curate_run_leaves_no_spare_behind(tmp_path):
                  "--output", str(tmp_path / "out2")]) == 2  # an error before any stage: the spare is stopped
     assert extract._spare is None
 
+
+FACTS = {"language_rows": [{"code": "de", "documents": 1200, "tokens": 340_000},
+                           {"code": "fr", "documents": 300, "tokens": 91_000}],
+         "funnel": [{"stage": "extract", "in": 2000, "out": 1700, "dropped": 300},
+                    {"stage": "langid", "in": 1700, "out": 1500, "dropped": 200}],
+         "length_histogram": {"de": [0, 3, 10, 4, 0, 0, 0, 0], "fr": [1, 2, 0, 0, 0, 0, 0, 0]},
+         "length_bin_edges": [10 ** (i / 4) for i in range(9)]}
+
+
+def test_plots_drawn_in_the_plotting_process_are_the_same_bytes(tmp_path):
+    from curate.card import plots
+
+    here = plots.plot_images(FACTS)
+    assert set(here) == {"languages", "funnel", "lengths"}
+    plots.prestart()
+    process = plots._process
+    try:
+        assert plots.write_plots(str(tmp_path), FACTS) == {k: plots.PLOTS[k] for k in here}
+        assert plots._process is process and process.proc.poll() is None  # drawn there
+    finally:
+        plots.stop()
+    assert process.proc.poll() is not None and plots._process is None
+    for name, data in here.items():
+        assert (tmp_path / plots.PLOTS[name]).read_bytes() == data, name
+
+
+def test_a_dead_plotting_process_leaves_the_plots_to_this_one(tmp_path):
+    from curate.card import plots
+
+    plots.prestart()
+    plots._process.proc.kill()
+    plots._process.proc.wait()
+    try:
+        written = plots.write_plots(str(tmp_path), FACTS)
+    finally:
+        plots.stop()
+    assert (tmp_path / written["funnel"]).read_bytes() == plots.plot_images(FACTS)["funnel"]
+    plots.prestart()
+    try:
+        with pytest.raises(KeyError):  # bad facts raise here, as they did without a plotting process
+            plots.write_plots(str(tmp_path), {"language_rows": [{"documents": 1}]})
+    finally:
+        plots.stop()

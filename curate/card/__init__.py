@@ -422,6 +422,15 @@ def _limitations_section(stats: dict[str, Any], facts: dict[str, Any]) -> list[s
 def write_card_files(output_dir: str, stats: dict[str, Any]) -> dict[str, str]:
     """Write README.md, the plots and the AI Act summary; returns {name: path}. A classify output's stats
     (``"command": "classify"``) get :func:`render_selection_card` and its plot, no AI Act summary."""
+    from curate.card import plots
+
+    try:
+        return _write_card_files(output_dir, stats)
+    finally:
+        plots.stop()  # the plotting process, if the run started one for its card
+
+
+def _write_card_files(output_dir: str, stats: dict[str, Any]) -> dict[str, str]:
     from curate.card.plots import write_plots, write_selection_plot
 
     root = output_dir.rstrip("/")

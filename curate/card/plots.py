@@ -5,14 +5,26 @@ cheap. Figures are ``matplotlib.figure.Figure`` on an Agg canvas, without pyplot
 registry, no backend selection, no pyplot import). Importing matplotlib in a background thread during the
 run was tried (issue 20) and left out: on 2 cores the run's total wall time did not fall, the import only
 moved into the per-document time.
+
+:func:`prestart` starts a plotting process (:func:`main`) that imports matplotlib
+while the run is still busy (the local runner starts it once the per-document work is under way); the card
+then has its plots drawn there, the same code on the same data, so the same bytes, and writes them itself.
+Without one (``curate card``, other runners), or when it died, the plots are drawn in this process.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+import weakref
+from collections.abc import Callable
+from multiprocessing.connection import Connection
 from typing import Any
-
-from curate.io import atomic_path
 
 PLOTS = {
     "languages": "plots/languages.png",
@@ -39,6 +51,8 @@ def _new_figure(**kwargs: Any) -> Any:
 def write_bytes(data: bytes, path: str) -> None:
     import fsspec
 
+    from curate.io import atomic_path
+
     fs, _ = fsspec.core.url_to_fs(path)
     with atomic_path(path) as tmp, fs.open(tmp, "wb") as fh:
         fh.write(data)
@@ -63,10 +77,29 @@ def _fig_bytes(fig: Any) -> bytes:
 
 def write_plots(output_dir: str, facts: dict[str, Any]) -> dict[str, str]:
     """Write the plots that the facts allow; returns {name: relative path} of those written."""
+    return _write(output_dir, _render("plot_images", facts))
+
+
+def write_selection_plot(output_dir: str, panels: list[dict[str, Any]]) -> dict[str, str]:
+    """Small multiples of score histograms, one panel per language (the first :data:`MAX_SCORE_PANELS`):
+    all scored documents, the kept ones and the threshold where recorded; a panel without a histogram says
+    why. ``panels`` as made by :func:`curate.card.selection.score_panels`; returns ``{"selection": relative
+    path}``, or ``{}`` (nothing written) without panels."""
+    return _write(output_dir, _render("selection_image", panels)) if panels else {}
+
+
+def _write(output_dir: str, images: dict[str, bytes]) -> dict[str, str]:
+    for name, data in images.items():
+        write_bytes(data, f"{output_dir}/{PLOTS[name]}")
+    return {name: PLOTS[name] for name in images}
+
+
+def plot_images(facts: dict[str, Any]) -> dict[str, bytes]:
+    """The PNG bytes of the plots that the facts allow, by name (:data:`PLOTS`)."""
     import matplotlib
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    written: dict[str, str] = {}
+    written: dict[str, bytes] = {}
     rows = [r for r in facts["language_rows"] if r["documents"]]
     with matplotlib.rc_context(RC):
         if rows:
@@ -88,8 +121,7 @@ def write_plots(output_dir: str, facts: dict[str, Any]) -> dict[str, str]:
                 ax.set_xlim(0, max(values) * 1.18 or 1)
                 ax.margins(y=0.01)
             fig.tight_layout()
-            write_bytes(_fig_bytes(fig), f"{output_dir}/{PLOTS['languages']}")
-            written["languages"] = PLOTS["languages"]
+            written["languages"] = _fig_bytes(fig)
         funnel = facts["funnel"]
         if funnel and funnel[0]["in"]:
             fig = _new_figure(figsize=(8, 0.45 * len(funnel) + 1.5))
@@ -107,8 +139,7 @@ def write_plots(output_dir: str, facts: dict[str, Any]) -> dict[str, str]:
             ax.set_title(f"Filter funnel: {top:,} records read, stages in pipeline order")
             ax.legend(loc="upper center", bbox_to_anchor=(0.4, -0.06), ncol=2, fontsize=8, frameon=False)
             fig.tight_layout()
-            write_bytes(_fig_bytes(fig), f"{output_dir}/{PLOTS['funnel']}")
-            written["funnel"] = PLOTS["funnel"]
+            written["funnel"] = _fig_bytes(fig)
         hist = facts.get("length_histogram") or {}
         edges = list(facts.get("length_bin_edges") or [])
         hist = {lg: v for lg, v in hist.items() if sum(v)}
@@ -133,18 +164,12 @@ def write_plots(output_dir: str, facts: dict[str, Any]) -> dict[str, str]:
             ax.set_title("Document length per language (number of documents in brackets)")
             fig.colorbar(image, ax=ax, label="share of the language's documents", fraction=0.04, pad=0.02)
             fig.tight_layout()
-            write_bytes(_fig_bytes(fig), f"{output_dir}/{PLOTS['lengths']}")
-            written["lengths"] = PLOTS["lengths"]
+            written["lengths"] = _fig_bytes(fig)
     return written
 
 
-def write_selection_plot(output_dir: str, panels: list[dict[str, Any]]) -> dict[str, str]:
-    """Small multiples of score histograms, one panel per language (the first :data:`MAX_SCORE_PANELS`):
-    all scored documents, the kept ones and the threshold where recorded; a panel without a histogram says
-    why. ``panels`` as made by :func:`curate.card.selection.score_panels`; returns ``{"selection": relative
-    path}``, or ``{}`` (nothing written) without panels."""
-    if not panels:
-        return {}
+def selection_image(panels: list[dict[str, Any]]) -> dict[str, bytes]:
+    """``{"selection": PNG bytes}`` of :func:`write_selection_plot`'s plot (``panels`` not empty)."""
     import matplotlib
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -185,5 +210,117 @@ def write_selection_plot(output_dir: str, panels: list[dict[str, Any]]) -> dict[
         fig.suptitle(title, fontsize=11)
         fig.supylabel("documents", fontsize=9)
         fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8, frameon=False)
-        write_bytes(_fig_bytes(fig), f"{output_dir}/{PLOTS['selection']}")
-    return {"selection": PLOTS["selection"]}
+        return {"selection": _fig_bytes(fig)}
+
+
+# ------------------------------------------------------------------------------------ the plotting process
+
+#: what the plotting process draws, by the name the parent sends
+_RENDERERS: dict[str, Callable[[Any], dict[str, bytes]]] = {"plot_images": plot_images,
+                                                             "selection_image": selection_image}
+
+
+class _PlotProcess:
+    """A plotting process (:func:`main`) and the two pipe ends that talk to it (pickled
+    ``(renderer name, argument)`` in; ``(True, {name: PNG bytes})`` or ``(False, error)`` out)."""
+
+    def __init__(self) -> None:
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from curate.card.plots import main; main()", str(to_child_r), str(from_child_w)],
+            pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            close_fds=True,
+        )
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self.inbox = Connection(from_child_r, writable=False)
+        self.outbox = Connection(to_child_w, readable=False)
+        self.finalizer = weakref.finalize(self, _stop, self.proc, self.inbox, self.outbox)
+
+    def render(self, renderer: str, argument: Any) -> dict[str, bytes] | None:
+        """The images, or None where the process failed them (died, or raised: the caller draws them itself,
+        so that an error is raised where it always was)."""
+        try:
+            self.outbox.send_bytes(pickle.dumps((renderer, argument), protocol=pickle.HIGHEST_PROTOCOL))
+            ok, result = pickle.loads(self.inbox.recv_bytes())
+        except Exception:  # noqa: BLE001 - died, or data that does not pickle: drawn by the caller instead
+            self.close()
+            return None
+        return result if ok else None
+
+    def close(self) -> None:
+        self.finalizer()
+
+
+def _stop(proc: subprocess.Popen, *conns: Connection) -> None:
+    for conn in conns:
+        conn.close()
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+
+
+_process: _PlotProcess | None = None
+_process_lock = threading.Lock()
+
+
+def prestart() -> None:
+    """Start the plotting process (once): it imports matplotlib beside the run's work, and the next card of
+    this process has its plots drawn there (:func:`curate.card.write_card_files` stops it when done).
+    Harmless if no card follows: it is stopped by :func:`stop`, at exit, or when this process ends (its
+    end of input)."""
+    global _process
+    with _process_lock:
+        if _process is None:
+            try:
+                _process = _PlotProcess()
+            except OSError:  # no process to spare: the card draws its plots here, as without one
+                _process = None
+
+
+def stop() -> None:
+    """Stop the plotting process, if one was started."""
+    global _process
+    with _process_lock:
+        process, _process = _process, None
+    if process is not None:
+        process.close()
+
+
+def _render(renderer: str, argument: Any) -> dict[str, bytes]:
+    """The images from the plotting process when one was started, else (or where it failed) drawn here."""
+    with _process_lock:
+        images = _process.render(renderer, argument) if _process is not None else None
+    return images if images is not None else _RENDERERS[renderer](argument)
+
+
+def _warm() -> None:
+    """Import what drawing needs (the expensive part of a first plot)."""
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+    import matplotlib.lines  # noqa: F401
+    import matplotlib.patches  # noqa: F401
+    import matplotlib.ticker  # noqa: F401
+
+
+def _serve(rfd: int, wfd: int) -> None:
+    """The plotting process: import, then draw what the parent asks for until end of input."""
+    inbox, outbox = Connection(rfd, writable=False), Connection(wfd, readable=False)
+    _warm()
+    while True:
+        try:
+            renderer, argument = pickle.loads(inbox.recv_bytes())
+        except EOFError:
+            return
+        try:
+            reply: tuple[bool, Any] = (True, _RENDERERS[renderer](argument))
+        except Exception as exc:  # noqa: BLE001 - the parent draws it again itself and raises there
+            reply = (False, repr(exc))
+        outbox.send_bytes(pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def main() -> None:
+    """``python -c "from curate.card.plots import main; main()" RFD WFD``: the plotting process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the parent, which ends this process
+    _serve(int(sys.argv[1]), int(sys.argv[2]))

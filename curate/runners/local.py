@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from curate import console
+from curate.card import plots
 from curate.io import InputShard, atomic_path, write_shard_done
 from curate.runners.base import R, StreamingRunner, T, apply_stages, setup_stages, work_file_name
 from curate.stage import Stage
@@ -43,6 +44,8 @@ class LocalRunner(StreamingRunner):
                     shard_paths.append(path)
                     rows += batch.num_rows
                     bar.update(batch.num_rows, batch.column("drop_stage").null_count)  # alive: no drop_stage
+                    if len(paths) + len(shard_paths) == 1:  # under way: the card's plotting process imports
+                        plots.prestart()  # matplotlib on the core the stages leave free (this process waits)
                 if done_dir is not None:  # after its work files: a marker always lists complete files
                     write_shard_done(done_dir, shard, shard_paths, rows)
                 paths += shard_paths
