@@ -28,7 +28,8 @@ def _loaded_after(code: str, modules: list[str]) -> list[str]:
 
 
 HEAVY = ["matplotlib", "pyarrow.dataset", "curate.dedup.minhash", "curate.dedup.paragraphs", "curate.dedup.plan",
-         "curate.classify.command", "curate.classify.train", "curate.decontam.command", "curate.crawl.cli"]
+         "curate.classify.command", "curate.classify.train", "curate.decontam.command", "curate.crawl.cli",
+         "curate.tokenize.command", "curate.tokenize.writer", "curate.select.command"]
 
 
 def test_cli_parser_for_run_and_the_config_import_nothing_heavy():
@@ -58,6 +59,20 @@ def test_every_command_keeps_its_arguments(capsys):
         build_parser().parse_args(["--help"])
     listed = capsys.readouterr().out
     assert all(c in listed for c in ("tokenize", "classify", "decontaminate", "train-classifier", "crawl"))
+
+
+def test_tokenize_and_select_exports_load_on_first_use():
+    import curate.select
+    import curate.tokenize
+    from curate.select.command import select_documents
+    from curate.tokenize.rehydrate import PRESETS
+
+    assert curate.tokenize.REHYDRATE_PRESETS is PRESETS and curate.select.select_documents is select_documents
+    assert {"tokenize_main", "load_tokenizer"} <= set(dir(curate.tokenize))
+    for package in (curate.tokenize, curate.select):
+        assert all(getattr(package, name) is not None for name in package.__all__)
+        with pytest.raises(AttributeError):
+            package.no_such_name  # noqa: B018
 
 
 def test_dedup_package_exports_load_on_first_use():

@@ -17,10 +17,24 @@ Nothing here imports ``curate.config`` (which may import :mod:`curate.select.con
 * :mod:`~curate.select.command` — :func:`select_documents`, the global step.
 """
 
-from curate.select.command import select_documents
-from curate.select.config import ScoreSpec, SelectConfig, signal_name
-from curate.select.ranking import Plan, Scan, id_prefix_keys, keep_count, plan_selection, quality_buckets
-from curate.select.score import REASONS, selection_score
+import importlib
+
+#: exported name -> (submodule, its name there), imported on first use: ``curate.config`` imports
+#: :mod:`curate.select.config`, and a pipeline run needs nothing else of this package (issue 20, fixed cost)
+_SOURCES = {
+    "Plan": ("ranking", "Plan"),
+    "REASONS": ("score", "REASONS"),
+    "Scan": ("ranking", "Scan"),
+    "ScoreSpec": ("config", "ScoreSpec"),
+    "SelectConfig": ("config", "SelectConfig"),
+    "id_prefix_keys": ("ranking", "id_prefix_keys"),
+    "keep_count": ("ranking", "keep_count"),
+    "plan_selection": ("ranking", "plan_selection"),
+    "quality_buckets": ("ranking", "quality_buckets"),
+    "select_documents": ("command", "select_documents"),
+    "selection_score": ("score", "selection_score"),
+    "signal_name": ("config", "signal_name"),
+}
 
 __all__ = [
     "REASONS",
@@ -36,3 +50,16 @@ __all__ = [
     "selection_score",
     "signal_name",
 ]
+
+
+def __getattr__(name: str) -> object:
+    source = _SOURCES.get(name)
+    if source is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{source[0]}"), source[1])
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_SOURCES})

@@ -17,20 +17,32 @@ imports :mod:`curate.tokenize.config`, nor an engine: the runner is passed in.
 * :mod:`~curate.tokenize.command` — the driver (:func:`tokenize_dataset`) and ``curate tokenize``.
 """
 
-from curate.tokenize.blend import blend_summary, blend_text, blend_weights, format_blend
-from curate.tokenize.command import (
-    add_tokenize_arguments,
-    cli_tokenize,
-    tokenize_dataset,
-    tokenize_main,
-    tokenize_run_output,
-)
-from curate.tokenize.config import TokenizeConfig
-from curate.tokenize.lineage import locate_documents
-from curate.tokenize.megatron import choose_dtype, index_bytes, read_index
-from curate.tokenize.rehydrate import PRESETS as REHYDRATE_PRESETS
-from curate.tokenize.rehydrate import RehydrateTable, load_table
-from curate.tokenize.tokenizer import TokenizerInfo, find_eos, load_tokenizer
+import importlib
+
+#: exported name -> (submodule, its name there), imported on first use: ``curate.config`` imports
+#: :mod:`curate.tokenize.config`, and a pipeline run needs nothing else of this package (issue 20, fixed cost)
+_SOURCES = {
+    "REHYDRATE_PRESETS": ("rehydrate", "PRESETS"),
+    "RehydrateTable": ("rehydrate", "RehydrateTable"),
+    "TokenizeConfig": ("config", "TokenizeConfig"),
+    "TokenizerInfo": ("tokenizer", "TokenizerInfo"),
+    "add_tokenize_arguments": ("command", "add_tokenize_arguments"),
+    "blend_summary": ("blend", "blend_summary"),
+    "blend_text": ("blend", "blend_text"),
+    "blend_weights": ("blend", "blend_weights"),
+    "choose_dtype": ("megatron", "choose_dtype"),
+    "cli_tokenize": ("command", "cli_tokenize"),
+    "find_eos": ("tokenizer", "find_eos"),
+    "format_blend": ("blend", "format_blend"),
+    "index_bytes": ("megatron", "index_bytes"),
+    "load_table": ("rehydrate", "load_table"),
+    "load_tokenizer": ("tokenizer", "load_tokenizer"),
+    "locate_documents": ("lineage", "locate_documents"),
+    "read_index": ("megatron", "read_index"),
+    "tokenize_dataset": ("command", "tokenize_dataset"),
+    "tokenize_main": ("command", "tokenize_main"),
+    "tokenize_run_output": ("command", "tokenize_run_output"),
+}
 
 __all__ = [
     "REHYDRATE_PRESETS",
@@ -54,3 +66,16 @@ __all__ = [
     "tokenize_main",
     "tokenize_run_output",
 ]
+
+
+def __getattr__(name: str) -> object:
+    source = _SOURCES.get(name)
+    if source is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{source[0]}"), source[1])
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_SOURCES})
