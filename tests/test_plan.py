@@ -47,6 +47,8 @@ def _check_against_run(report: dict, stats: dict, cpu: float) -> None:
     assert report["documents_low"] <= real_docs <= report["documents_high"]
     core_s = report["core_hours_estimated"] * 3600
     assert abs(core_s - cpu) <= 0.25 * cpu, (core_s, cpu)
+    assert report["core_hours_low"] * 3600 <= cpu <= report["core_hours_high"] * 3600  # never zero-wide
+    assert report["core_hours_low"] < report["core_hours_estimated"] < report["core_hours_high"]
     assert report["output_bytes_estimated"] > 0
     assert set(report["per_language"]) <= set(stats["languages"])
 
