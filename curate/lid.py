@@ -213,18 +213,24 @@ class Priors:
 
     def languages(self) -> frozenset[str]:
         """ISO 639-1 codes named by the lang attribute's primary subtag and by the URL's ccTLD."""
-        codes: set[str] = set()
-        if self.html_lang:
-            primary = self.html_lang.strip().lower().replace("_", "-").split("-")[0]
-            if len(primary) == 2:
-                codes.add("nb" if primary == "no" else primary)
-        if self.url:
-            try:
-                host = urlsplit(self.url if "//" in self.url else "//" + self.url).hostname or ""
-            except ValueError:
-                host = ""
-            codes.update(CCTLD_LANGUAGES.get(host.rstrip(".").rpartition(".")[2], ()))
-        return frozenset(codes)
+        return _prior_languages(self.html_lang, self.url)
+
+
+@functools.lru_cache(maxsize=4096)
+def _prior_languages(html_lang: str | None, url: str | None) -> frozenset[str]:
+    """:meth:`Priors.languages` (memoised: the stage asks again for each segment of a document it splits)."""
+    codes: set[str] = set()
+    if html_lang:
+        primary = html_lang.strip().lower().replace("_", "-").split("-")[0]
+        if len(primary) == 2:
+            codes.add("nb" if primary == "no" else primary)
+    if url:
+        try:
+            host = urlsplit(url if "//" in url else "//" + url).hostname or ""
+        except ValueError:
+            host = ""
+        codes.update(CCTLD_LANGUAGES.get(host.rstrip(".").rpartition(".")[2], ()))
+    return frozenset(codes)
 
 
 @dataclass(frozen=True)
@@ -384,6 +390,9 @@ class LanguageIdentifier:
         self._markers: dict[tuple[str, ...], dict[str, frozenset[str]]] = {}
         self._stopword_rates: dict[str, tuple[float, Any, frozenset[str]]] = {}
         self._letters: dict[str, tuple[frozenset[str], str]] = {}
+        #: What the tests of one text compute once for several languages or steps (its words per word
+        #: split, stop-word deviations, foreign letters), keyed by the text: cleared for each text.
+        self._memo: dict[tuple[Any, ...], Any] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         return {"model_path": self.model_path, "second_opinion": self.second_opinion}
@@ -416,19 +425,38 @@ class LanguageIdentifier:
         self.setup()
         if priors is not None and len(priors) != len(texts):
             raise ValueError(f"{len(priors)} priors for {len(texts)} texts")
-        out = []
-        for i, text in enumerate(texts):
-            prior = priors[i] if priors is not None else None
-            out.append(self._identify_one(text or "", prior.languages() if prior else frozenset()))
-        return out
+        # In phases over the batch, each the same per text as _identify_one: every model's loop runs with its
+        # tables warm in the CPU caches (py3langid's automaton walk is ~2x slower between other work).
+        normalised = [" ".join((raw or "")[:MAX_CHARS].split()) for raw in texts]
+        out: list[LidResult | None] = [None] * len(texts)
+        pending: list[tuple[int, str, dict[str, float]]] = []
+        for i, text in enumerate(normalised):  # fastText, and where it alone decides
+            ft = self._fasttext_scores(text) if text else {}
+            out[i] = self._first_look(text, ft)
+            if out[i] is None:
+                pending.append((i, text, ft))
+        if pending:  # the second opinion, for the rest
+            ranked = self._py3langid.top_many([text[:SECOND_OPINION_CHARS] for _, text, _ in pending], TOP_K)
+            for (i, text, ft), top in zip(pending, ranked, strict=True):
+                prior = priors[i] if priors is not None else None
+                out[i] = self._second_look(text, prior.languages() if prior else frozenset(), ft, top)
+        self._memo.clear()
+        return out  # type: ignore[return-value]
+
+    def _predict(self, text: str, k: int) -> list[tuple[float, str]]:
+        """fastText's ``(probability, label)`` pairs for one whitespace-normalised line (no newline in it):
+        the binding's own call, without the wrapper's line check and re-packing (the same numbers)."""
+        f = getattr(self._fasttext, "f", None)
+        if f is None:  # another wrapper: its public call
+            labels, scores = self._fasttext.predict(text, k=k)
+            return list(zip(scores, labels, strict=True))
+        return f.predict(text + "\n", k, 0.0, "strict")
 
     def _fasttext_scores(self, text: str) -> dict[str, float]:
         # One line per call: fasttext-predict's list form (multilinePredict) drops the scores.
-        labels, scores = self._fasttext.predict(text, k=TOP_K)
         out: dict[str, float] = {}
-        for label, score in zip(labels, scores, strict=True):
-            code = label.removeprefix(_LABEL)
-            out["nb" if code == "no" else code] = float(score)
+        for score, label in self._predict(text, TOP_K):
+            out[_fasttext_code(label)] = float(score)
         return out
 
     def confirms(self, raw: str, language: str, min_score: float) -> bool:
@@ -438,9 +466,8 @@ class LanguageIdentifier:
         text = " ".join(raw[:MAX_CHARS].split())
         if not text:
             return False
-        labels, scores = self._fasttext.predict(text, k=1)
-        code = labels[0].removeprefix(_LABEL) if labels else UND
-        return ("nb" if code == "no" else code) == language and float(scores[0]) >= min_score
+        top = self._predict(text, 1)
+        return bool(top) and _fasttext_code(top[0][1]) == language and float(top[0][0]) >= min_score
 
     def scores(self, raw: str) -> tuple[str, dict[str, float], list[tuple[str, float]]]:
         """The normalised text and both models' top labels (what :meth:`decide` needs; for benchmarks)."""
@@ -459,10 +486,18 @@ class LanguageIdentifier:
     def _identify_one(self, raw: str, prior: frozenset[str],
                       given: tuple[dict[str, float], Sequence[tuple[str, float]] | None] | None = None) -> LidResult:
         text = " ".join(raw[:MAX_CHARS].split())
-        if not text:
-            return LidResult(UND, 0.0)
-        ft = given[0] if given is not None else self._fasttext_scores(text)
-        if not ft:
+        self._memo.clear()
+        ft = given[0] if given is not None else self._fasttext_scores(text) if text else {}
+        result = self._first_look(text, ft)
+        if result is not None:
+            return result
+        ranked = given[1] if given is not None and given[1] is not None else self._py3langid.top(
+            text[:SECOND_OPINION_CHARS], TOP_K)
+        return self._second_look(text, prior, ft, ranked)
+
+    def _first_look(self, text: str, ft: dict[str, float]) -> LidResult | None:
+        """Step 1: the answer where fastText alone decides (None: the second opinion is needed)."""
+        if not text or not ft:
             return LidResult(UND, 0.0)
         best = max(ft, key=ft.__getitem__)
         if self._py3langid is None:
@@ -476,14 +511,16 @@ class LanguageIdentifier:
                 return LidResult(iso_code(best), ft[best])
             if self._words_fit(text, best) and self._letters_fit(text, best):
                 return LidResult(best, ft[best])
+        return None
 
+    def _second_look(self, text: str, prior: frozenset[str], ft: dict[str, float],
+                     ranked: Sequence[tuple[str, float]]) -> LidResult:
+        """Steps 2-5: fastText's scores ``ft`` (changed in place) mixed with the second opinion's ``ranked``."""
         # Step 2: mix fastText with py3langid. fastText's Serbo-Croatian mass counts for bs and sr.
         sh = ft.pop("sh", 0.0)
         if sh:
             for code, share in SERBO_CROATIAN_SHARES.items():
                 ft[code] = ft.get(code, 0.0) + share * sh
-        ranked = given[1] if given is not None and given[1] is not None else self._py3langid.top(
-            text[:SECOND_OPINION_CHARS], TOP_K)
         lid = {("nb" if code == "no" else code): p for code, p in ranked}
         mix = {c: FASTTEXT_WEIGHT * ft.get(c, 0.0) + (1 - FASTTEXT_WEIGHT) * lid.get(c, 0.0)
                for c in ft.keys() | lid.keys()}
@@ -567,13 +604,21 @@ class LanguageIdentifier:
         rate_words = self._stopword_rates.get(language)
         if rate_words is None:
             return 0.0
-        rate, split, words = rate_words
-        tokens = rate_words_of(text, split)
-        n = len(tokens)
-        if n < MIN_WORDS_FOR_RATE:
-            return 0.0
-        hits = sum(1 for t in tokens if t in words)
-        return (hits - n * rate) / math.sqrt(n * rate * (1.0 - rate))
+        key = ("z", text, language)
+        z = self._memo.get(key)
+        if z is None:
+            rate, split, words = rate_words
+            tokens = self._memo.get(("words", text, split))
+            if tokens is None:
+                tokens = self._memo[("words", text, split)] = rate_words_of(text, split)
+            n = len(tokens)
+            if n < MIN_WORDS_FOR_RATE:
+                z = 0.0
+            else:
+                hits = sum(map(words.__contains__, tokens))
+                z = (hits - n * rate) / math.sqrt(n * rate * (1.0 - rate))
+            self._memo[key] = z
+        return z
 
     def _foreign_letters(self, text: str, language: str) -> tuple[int, int]:
         """(letters of ``language``'s script outside its alphabet, all letters) in the text; (0, 0) when it
@@ -581,12 +626,21 @@ class LanguageIdentifier:
         alphabet = self._letters.get(language)
         if alphabet is None or text.isascii():
             return 0, 0
-        own, script = alphabet
+        key = ("letters", text, language)
+        found = self._memo.get(key)
+        if found is None:
+            own, script = alphabet
+            lowered, chars = self._memo.get(("lowered", text)) or self._lowered(text)
+            odd = [c for c in chars - own if c.isalpha() and not ("a" <= c <= "z") and _script(c) == script]
+            found = (sum(lowered.count(c) for c in odd), sum(map(str.isalpha, lowered))) if odd else (0, 0)
+            self._memo[key] = found
+        return found
+
+    def _lowered(self, text: str) -> tuple[str, frozenset[str]]:
+        """The text lower-cased and NFC-normalised, and its characters (memoised for the text)."""
         lowered = unicodedata.normalize("NFC", text.lower())
-        odd = [c for c in set(lowered) - own if c.isalpha() and not ("a" <= c <= "z") and _script(c) == script]
-        if not odd:
-            return 0, 0
-        return sum(lowered.count(c) for c in odd), sum(1 for c in lowered if c.isalpha())
+        self._memo[("lowered", text)] = found = (lowered, frozenset(lowered))
+        return found
 
     def _letters_fit(self, text: str, language: str) -> bool:
         """Whether few enough of the text's letters lie outside the language's alphabet (step 5)."""
@@ -610,6 +664,13 @@ class LanguageIdentifier:
             return result
         share = rival_mass / total
         return LidResult(iso_code(rival) if share >= REFUSED_MIN_SHARE else UND, share, True)
+
+@functools.lru_cache(maxsize=512)
+def _fasttext_code(label: str) -> str:
+    """A fastText label (``__label__no``) as curate names it before :func:`iso_code` (``nb``; ``sh`` kept)."""
+    code = label.removeprefix(_LABEL)
+    return "nb" if code == "no" else code
+
 
 def _log_odds(p: float, q: float) -> float:
     """log(p / q) of two shares renormalised to sum to one, each kept >= PROBABILITY_FLOOR."""

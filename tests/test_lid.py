@@ -137,6 +137,28 @@ def test_vectorised_py3langid_matches_py3langid(compiled, monkeypatch):
             assert p == pytest.approx(expected[code], abs=1e-4)
 
 
+@pytest.mark.parametrize("compiled", [True, False], ids=["numba-walk", "numpy-walk"])
+def test_py3langid_batch_is_each_text_alone(compiled, monkeypatch):
+    import curate.py3langid_fast
+
+    if compiled and not curate.py3langid_fast.HAVE_NUMBA:
+        pytest.skip("numba is not installed")
+    scorer = Py3LangIdScorer()
+    texts = [*SENTENCES.values(), "", "ok", "ΑΘΗΝΑ ΕΙΝΑΙ ΠΡΩΤΕΥΟΥΣΑ", *NON_TARGETS.values(), "東京は日本の首都", ""]
+    alone = [scorer.top_many([text], 10)[0] for text in texts]
+    monkeypatch.setattr(curate.py3langid_fast, "HAVE_NUMBA", compiled)
+    assert scorer.top_many(texts, 10) == alone  # the same floats: each walk starts from the root
+
+
+def test_identify_a_batch_is_each_text_alone(identifier):
+    texts = [*SENTENCES.values(), "", *NON_TARGETS.values(), "   ", SENTENCES["hr"] + " " + NON_TARGETS["bs"]]
+    priors = [Priors(url="https://x.hr/") if i % 3 == 0 else None for i in range(len(texts))]
+    batch = identifier.identify(texts, priors)
+    assert batch == [identifier.identify([text], [prior])[0] for text, prior in zip(texts, priors, strict=True)]
+    text, ft, ranked = identifier.scores(texts[0])
+    assert identifier.decide(text, ft, ranked, priors[0].languages()) == batch[0]
+
+
 def test_cluster_stopwords_are_exclusive():
     lexicon = cluster_stopwords()
     assert set(lexicon) == set(CLUSTERS)
@@ -428,7 +450,7 @@ def test_mixed_document_keep_main_cuts_the_other_language():
 
 
 def test_segment_labels_confirmed_by_fasttext_match_the_full_identifier(identifier):
-    from curate.stages.langid import segment_labels
+    from curate.stages.langid import _segment_labels_many, segment_labels
 
     german = DE + " " + DE.replace("September", "Oktober")
     french = FR + " " + FR.replace("septembre", "octobre")
@@ -437,6 +459,10 @@ def test_segment_labels_confirmed_by_fasttext_match_the_full_identifier(identifi
     assert [language for _, language in full] == ["de", "fr", "de", "fr"]
     assert segment_labels(identifier, doc, expected="de") == full
     assert identifier.confirms(german, "de", 0.9) and not identifier.confirms(french, "de", 0.9)
+    # the stage labels all its documents' segments in one batch: the same as one document at a time
+    docs = [(doc, None, "de"), (german, None, "de"), (_document(french, german), Priors(url="x.fr"), "fr"),
+            ("", None, None)]
+    assert _segment_labels_many(identifier, docs) == [segment_labels(identifier, *item) for item in docs]
 
 
 def test_segments_merge_short_lines_and_cut_long_ones():

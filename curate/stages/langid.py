@@ -112,6 +112,11 @@ class LangIdStage(Stage):
         priors = [Priors(html_lang=lang, url=url) if url or lang else None
                   for url, lang in zip(urls, langs, strict=True)]
         results = self._model.identify(texts, priors)
+        # Segment-level LID of the documents that need it, all in one go (each model's loop runs warm).
+        split = [i for i, (text, result) in enumerate(zip(texts, results, strict=True))
+                 if len(text) > SEGMENT_ABOVE_CHARS or result.score < SEGMENT_BELOW_SCORE]
+        segmented = dict(zip(split, _segment_labels_many(
+            self._model, [(texts[i], priors[i], results[i].language) for i in split]), strict=True))
         languages: list[str | None] = []
         reasons: list[str | None] = []
         shares: list[tuple[float, int]] = []
@@ -120,8 +125,8 @@ class LangIdStage(Stage):
             label = result.language
             share = (1.0, 0)
             labelled: list[tuple[str, str]] = []
-            if len(text) > SEGMENT_ABOVE_CHARS or result.score < SEGMENT_BELOW_SCORE:
-                labelled = segment_labels(self._model, text, prior, expected=label)
+            if i in segmented:
+                labelled = segmented[i]
                 chars, n = _characters(labelled), len(labelled)
                 total = sum(chars.values())
                 if label not in self.label_to_code and total:
@@ -210,17 +215,29 @@ def segment_labels(model: LanguageIdentifier, text: str, prior: Priors | None = 
     order; none when the text has fewer than two such segments (one segment is the document). With
     ``expected`` (the document's language), a segment fastText alone confirms as it
     (:data:`SEGMENT_CONFIRM_SCORE`) is labelled so without the full identifier."""
-    parts = [part for part in segments(text) if len(part) >= SEGMENT_MIN_CHARS]
-    if len(parts) < 2:
-        return []
-    labels: list[str | None] = [
-        expected if expected is not None and model.confirms(part, expected, SEGMENT_CONFIRM_SCORE) else None
-        for part in parts
-    ]
-    rest = [i for i, found in enumerate(labels) if found is None]
-    for i, found in zip(rest, model.identify([parts[i] for i in rest], [prior] * len(rest)), strict=True):
-        labels[i] = found.language
-    return [(part, str(found)) for part, found in zip(parts, labels, strict=True)]
+    return _segment_labels_many(model, [(text, prior, expected)])[0]
+
+
+def _segment_labels_many(model: LanguageIdentifier, items: list[tuple[str, Priors | None, str | None]],
+                         ) -> list[list[tuple[str, str]]]:
+    """:func:`segment_labels` of each ``(text, prior, expected)``; the segments that need the full
+    identifier are identified together, in one batch."""
+    found: list[tuple[list[str], list[str | None]]] = []  # per item: its segments and their labels
+    rest: list[tuple[list[str | None], int, str, Priors | None]] = []  # (labels, index, segment, prior)
+    for text, prior, expected in items:
+        parts = [part for part in segments(text) if len(part) >= SEGMENT_MIN_CHARS]
+        if len(parts) < 2:
+            parts = []
+        labels: list[str | None] = [
+            expected if expected is not None and model.confirms(part, expected, SEGMENT_CONFIRM_SCORE) else None
+            for part in parts
+        ]
+        rest += [(labels, i, parts[i], prior) for i, label in enumerate(labels) if label is None]
+        found.append((parts, labels))
+    identified = model.identify([part for _, _, part, _ in rest], [prior for _, _, _, prior in rest])
+    for (labels, i, _, _), result in zip(rest, identified, strict=True):
+        labels[i] = result.language
+    return [[(part, str(label)) for part, label in zip(parts, labels, strict=True)] for parts, labels in found]
 
 
 def _characters(labelled: list[tuple[str, str]]) -> dict[str, int]:
