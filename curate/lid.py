@@ -332,7 +332,8 @@ def rate_words_of(text: str, split: Any) -> list[str]:
     words = split.findall(text.lower().replace("’", "'"))
     if _HAS_DIGIT(text) is None:
         return words
-    return [w for w in words if _HAS_DIGIT(w) is None]
+    numbers = set(filter(_HAS_DIGIT, set(words)))  # each distinct word tested once
+    return [w for w in words if w not in numbers] if numbers else words
 
 
 _HAS_DIGIT = re.compile(r"\d").search
@@ -430,8 +431,8 @@ class LanguageIdentifier:
         normalised = [" ".join((raw or "")[:MAX_CHARS].split()) for raw in texts]
         out: list[LidResult | None] = [None] * len(texts)
         pending: list[tuple[int, str, dict[str, float]]] = []
-        for i, text in enumerate(normalised):  # fastText, and where it alone decides
-            ft = self._fasttext_scores(text) if text else {}
+        fts = [self._fasttext_scores(text) if text else {} for text in normalised]
+        for i, (text, ft) in enumerate(zip(normalised, fts, strict=True)):  # where fastText alone decides
             out[i] = self._first_look(text, ft)
             if out[i] is None:
                 pending.append((i, text, ft))

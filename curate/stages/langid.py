@@ -224,8 +224,8 @@ def _segment_labels_many(model: LanguageIdentifier, items: list[tuple[str, Prior
     identifier are identified together, in one batch."""
     found: list[tuple[list[str], list[str | None]]] = []  # per item: its segments and their labels
     rest: list[tuple[list[str | None], int, str, Priors | None]] = []  # (labels, index, segment, prior)
-    for text, prior, expected in items:
-        parts = [part for part in segments(text) if len(part) >= SEGMENT_MIN_CHARS]
+    split = [[part for part in segments(text) if len(part) >= SEGMENT_MIN_CHARS] for text, _, _ in items]
+    for parts, (_, prior, expected) in zip(split, items, strict=True):
         if len(parts) < 2:
             parts = []
         labels: list[str | None] = [
