@@ -19,7 +19,7 @@ Where the limit is enforced (``extract.isolation``):
 * ``thread``: in the worker's own thread, with :func:`time_limit`, which interrupts Python code only.
 
 :func:`prestart` starts the extraction process ahead of the stage (``curate run`` on the local runner does it
-before importing the pipeline), so that its ~0.8 s of imports run beside the parent's instead of after them
+before importing the pipeline), so that its imports (0.25-0.8 s) run beside the parent's instead of after them
 (issue 20, the fixed cost of a run); the first stage of the same options adopts it in ``setup()``.
 """
 
