@@ -23,10 +23,11 @@ also the abstract ``curate.runners.Runner``). Nothing here imports ``curate.conf
   ``curate dedup-paragraphs``: :func:`add_paragraph_arguments`, :func:`paragraphs_main`).
 """
 
-import importlib
 import sys
 import types
 from typing import TYPE_CHECKING
+
+from curate.lazy import lazy_exports
 
 if TYPE_CHECKING:  # the real imports, for type checkers; at run time each name is imported on first use
     from curate.dedup.clusters import connected_components
@@ -111,17 +112,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    module = _SOURCES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_SOURCES})
+__getattr__, __dir__ = lazy_exports(__name__, {name: (module, name) for name, module in _SOURCES.items()})
 
 
 class _Package(types.ModuleType):

@@ -17,7 +17,7 @@ imports :mod:`curate.tokenize.config`, nor an engine: the runner is passed in.
 * :mod:`~curate.tokenize.command` — the driver (:func:`tokenize_dataset`) and ``curate tokenize``.
 """
 
-import importlib
+from curate.lazy import lazy_exports
 
 #: exported name -> (submodule, its name there), imported on first use: ``curate.config`` imports
 #: :mod:`curate.tokenize.config`, and a pipeline run needs nothing else of this package (issue 20, fixed cost)
@@ -68,14 +68,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    source = _SOURCES.get(name)
-    if source is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{source[0]}"), source[1])
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_SOURCES})
+__getattr__, __dir__ = lazy_exports(__name__, _SOURCES)
