@@ -15,16 +15,15 @@ Without one (``curate card``, other runners), or when it died, the plots are dra
 from __future__ import annotations
 
 import math
-import os
 import pickle
 import signal
-import subprocess
 import sys
 import threading
-import weakref
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
+
+from curate.pipe_process import PipeProcess
 
 PLOTS = {
     "languages": "plots/languages.png",
@@ -220,45 +219,23 @@ _RENDERERS: dict[str, Callable[[Any], dict[str, bytes]]] = {"plot_images": plot_
                                                              "selection_image": selection_image}
 
 
-class _PlotProcess:
-    """A plotting process (:func:`main`) and the two pipe ends that talk to it (pickled
-    ``(renderer name, argument)`` in; ``(True, {name: PNG bytes})`` or ``(False, error)`` out)."""
+class _PlotProcess(PipeProcess):
+    """A plotting process (:func:`main`): pickled ``(renderer name, argument)`` in; ``(True, {name: PNG bytes})``
+    or ``(False, error)`` out."""
 
     def __init__(self) -> None:
-        to_child_r, to_child_w = os.pipe()
-        from_child_r, from_child_w = os.pipe()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from curate.card.plots import main; main()", str(to_child_r), str(from_child_w)],
-            pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            close_fds=True,
-        )
-        os.close(to_child_r)
-        os.close(from_child_w)
-        self.inbox = Connection(from_child_r, writable=False)
-        self.outbox = Connection(to_child_w, readable=False)
-        self.finalizer = weakref.finalize(self, _stop, self.proc, self.inbox, self.outbox)
+        super().__init__([sys.executable, "-c", "from curate.card.plots import main; main()"])
 
     def render(self, renderer: str, argument: Any) -> dict[str, bytes] | None:
         """The images, or None where the process failed them (died, or raised: the caller draws them itself,
         so that an error is raised where it always was)."""
         try:
-            self.outbox.send_bytes(pickle.dumps((renderer, argument), protocol=pickle.HIGHEST_PROTOCOL))
-            ok, result = pickle.loads(self.inbox.recv_bytes())
+            self.send((renderer, argument))
+            ok, result = self.receive()
         except Exception:  # noqa: BLE001 - died, or data that does not pickle: drawn by the caller instead
             self.close()
             return None
         return result if ok else None
-
-    def close(self) -> None:
-        self.finalizer()
-
-
-def _stop(proc: subprocess.Popen, *conns: Connection) -> None:
-    for conn in conns:
-        conn.close()
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait()
 
 
 _process: _PlotProcess | None = None

@@ -27,21 +27,17 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import os
-import pickle
-import subprocess
 import sys
 import threading
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from typing import Any, Literal
 
 import pyarrow as pa
 
 from curate.fields import help_field as _help
+from curate.pipe_process import PipeProcess
 from curate.schema import mark_dropped, merge_signals, with_column
 from curate.stage import Stage
 from curate.stages._extract_worker import decode_html, extract
@@ -118,40 +114,18 @@ def time_limit(seconds: float) -> Iterator[_Deadline]:
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(thread_id, None)
 
 
-class _Child:
-    """One extraction process and the two pipe ends that talk to it."""
+class _Child(PipeProcess):
+    """One extraction process (:func:`curate.stages._extract_worker.serve`) and the pipe ends that talk to it."""
 
     def __init__(self, options: dict[str, Any], timeout_s: float) -> None:
-        to_child_r, to_child_w = os.pipe()
-        from_child_r, from_child_w = os.pipe()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "curate.stages._extract_worker", str(to_child_r), str(from_child_w)],
-            pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            close_fds=True,
-        )
-        os.close(to_child_r)
-        os.close(from_child_w)
-        self.inbox = Connection(from_child_r, writable=False)
-        self.outbox = Connection(to_child_w, readable=False)
-        self.finalizer = weakref.finalize(self, _stop, self.proc, self.inbox, self.outbox)
-        self.outbox.send_bytes(pickle.dumps((options, timeout_s)))
+        super().__init__([sys.executable, "-m", "curate.stages._extract_worker"])
+        self.send((options, timeout_s))
 
     def wait_ready(self) -> None:
         if not self.inbox.poll(STARTUP_TIMEOUT_S):
             self.close()
             raise RuntimeError(f"the extraction process did not start within {STARTUP_TIMEOUT_S:.0f} s")
-        pickle.loads(self.inbox.recv_bytes())
-
-    def close(self) -> None:
-        self.finalizer()
-
-
-def _stop(proc: subprocess.Popen, *conns: Connection) -> None:
-    for conn in conns:
-        conn.close()
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait()
+        self.receive()
 
 
 #: an extraction process started by :func:`prestart` and not yet adopted: ``(options, timeout_s, child)``
@@ -242,9 +216,9 @@ class ExtractStage(Stage):
                   ) -> tuple[str | None, str | None, dict[str, float]]:
         child = self._ensure_child()
         try:
-            child.outbox.send_bytes(pickle.dumps((payload, charset, url), protocol=pickle.HIGHEST_PROTOCOL))
+            child.send((payload, charset, url))
             if child.inbox.poll(self.config.timeout_s):
-                return pickle.loads(child.inbox.recv_bytes())
+                return child.receive()
             reason = "timeout"
         except (EOFError, OSError):  # the child died on this page
             reason = "timeout" if child.proc.poll() == -14 else "extract_crashed"  # -14: its own SIGALRM
