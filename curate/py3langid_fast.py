@@ -45,21 +45,33 @@ def _cache_path(kind: str, source: Path) -> Path | None:
 
 
 @njit
-def _automaton_features_many(data: Any, ends: Any, nextmove: Any, rowbase: Any, feature: Any, out: Any,
-                             found_ends: Any) -> None:
+def _automaton_counts_many(data: Any, ends: Any, nextmove: Any, rowbase: Any, feature: Any, index: Any,
+                           counts: Any, found_ends: Any) -> None:
     """Walk py3langid's automaton over several texts: ``data`` holds their bytes one after the other, text
-    ``t`` ending at ``ends[t]``, each walked from the root. The feature of every state reached that has one
-    goes into ``out``, text ``t``'s before ``found_ends[t]``."""
+    ``t`` ending at ``ends[t]``, each walked from the root, and count the features of the states reached
+    (``np.unique(features, return_counts=True)`` of each text): text ``t``'s distinct features, ascending,
+    and their counts end up in ``index`` and ``counts`` before ``found_ends[t]``."""
     found = 0
     start = 0
     for t in range(ends.size):
+        first = found
         state = 0
         for i in range(start, ends[t]):
             state = nextmove[rowbase[state] + data[i]]
             f = feature[state]
             if f >= 0:
-                out[found] = f
+                index[found] = f
                 found += 1
+        index[first:found].sort()
+        distinct = first
+        for i in range(first, found):  # run-length encode the sorted features in place
+            if distinct > first and index[distinct - 1] == index[i]:
+                counts[distinct - 1] += 1
+            else:
+                index[distinct] = index[i]
+                counts[distinct] = 1
+                distinct += 1
+        found = distinct
         found_ends[t] = found
         start = ends[t]
 
@@ -181,17 +193,18 @@ class Py3LangIdScorer:
         encoded = [unicodedata.normalize("NFC", text.lower() if text.isupper() else text)
                    .encode("utf-8", "surrogatepass") for text in texts]
         if not HAVE_NUMBA:
-            return [self._scored(self._features_numpy(np.frombuffer(raw, dtype=np.uint8)), len(raw), k)
-                    for raw in encoded]
-        # one compiled pass over all the bytes, walking each text as py3langid does
+            return [self._scored(*np.unique(self._features_numpy(np.frombuffer(raw, dtype=np.uint8)),
+                                            return_counts=True), len(raw), k) for raw in encoded]
+        # one compiled pass over all the bytes, walking each text as py3langid does and counting its features
         data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
         ends = np.cumsum([len(raw) for raw in encoded], dtype=np.int64)
-        features = np.empty(len(data), dtype=np.int32)
+        index = np.empty(len(data), dtype=np.int32)
+        counts = np.empty(len(data), dtype=np.int32)
         found_ends = np.empty(len(encoded), dtype=np.int64)
-        _automaton_features_many(data, ends, self._next, self._rowbase, self._feature, features, found_ends)
+        _automaton_counts_many(data, ends, self._next, self._rowbase, self._feature, index, counts, found_ends)
         out, start = [], 0
         for raw, end in zip(encoded, found_ends.tolist(), strict=True):
-            out.append(self._scored(features[start:end], len(raw), k))
+            out.append(self._scored(index[start:end], counts[start:end], len(raw), k))
             start = end
         return out
 
@@ -206,11 +219,11 @@ class Py3LangIdScorer:
         features = self._feature[state]
         return features[features >= 0]
 
-    def _scored(self, features: Any, n: int, k: int) -> list[tuple[str, float]]:
-        """py3langid's Naive Bayes ranking from a text's automaton features and its length ``n`` in bytes."""
+    def _scored(self, index: Any, counts: Any, n: int, k: int) -> list[tuple[str, float]]:
+        """py3langid's Naive Bayes ranking from a text's distinct automaton features (ascending), their counts,
+        and its length ``n`` in bytes."""
         np = self._np
-        if len(features):
-            index, counts = np.unique(features, return_counts=True)
+        if len(index):
             scores = np.log1p(counts.astype(np.float32)) @ self._weights[index] + self._prior
             scores *= 1.0 / math.sqrt(n)
             scores = np.exp(scores - scores.max())
@@ -221,5 +234,7 @@ class Py3LangIdScorer:
             scores[first] += scores[duplicate]
             scores[duplicate] = 0.0
         order = np.argsort(-scores)[: k + len(self._aliases)]
-        out = [(self._labels[i], float(scores[i])) for i in order if scores[i] > 0.0 or not len(features)]
+        uniform = not len(index)
+        out = [(self._labels[i], p) for i, p in zip(order.tolist(), scores[order].tolist(), strict=True)
+               if p > 0.0 or uniform]
         return out[:k]
