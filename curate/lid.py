@@ -58,6 +58,7 @@ import math
 import re
 import sys
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -389,6 +390,7 @@ class LanguageIdentifier:
         self._py3langid: Any = None
         self._stopwords: dict[tuple[str, ...], dict[str, str]] = {}
         self._markers: dict[tuple[str, ...], dict[str, frozenset[str]]] = {}
+        self._pair_firsts: dict[tuple[str, ...], frozenset[str]] = {}  # first words of two-word markers
         self._stopword_rates: dict[str, tuple[float, Any, frozenset[str]]] = {}
         self._letters: dict[str, tuple[frozenset[str], str]] = {}
         #: What the tests of one text compute once for several languages or steps (its words per word
@@ -412,6 +414,8 @@ class LanguageIdentifier:
             self._py3langid = Py3LangIdScorer()
             self._stopwords = cluster_stopwords()
             self._markers = cluster_markers()
+            self._pair_firsts = {cluster: frozenset(key.split()[0] for key in markers if " " in key)
+                                 for cluster, markers in self._markers.items()}
             self._stopword_rates = stopword_rates()
             self._letters = alphabets()
 
@@ -545,23 +549,7 @@ class LanguageIdentifier:
         targets_only = all(m in TARGETS for m in cluster)
         if targets_only and mix[best] / total >= CLEAR_AMONG_TARGETS * mass:  # no tie to break
             return LidResult(best, mix[best] / total, True)
-        hits = dict.fromkeys(cluster, 0)
-        marks: dict[str, float] = dict.fromkeys(cluster, 0.0)  # marker evidence per member
-        owner = self._stopwords[cluster]
-        markers = self._markers.get(cluster, {})
-        previous = ""
-        for token in text.lower().split():
-            word = token.strip(_PUNCT)
-            member = owner.get(word)
-            if member is not None:
-                hits[member] += 1
-            users = markers.get(word)
-            if users is None and previous:
-                users = markers.get(previous + " " + word)
-            if users is not None:
-                for m in users:
-                    marks[m] += LEXICON_EVIDENCE
-            previous = word if token == word else ""
+        hits, marks = self._cluster_words(text, cluster)
         if targets_only:
             evidence = {
                 m: math.log(max(mix.get(m, 0.0) / total, PROBABILITY_FLOOR))
@@ -594,6 +582,31 @@ class LanguageIdentifier:
         winner = max(share, key=share.__getitem__)
         return LidResult(winner, mass * (1.0 - p_target) * share[winner], True)
 
+
+    def _cluster_words(self, text: str, cluster: tuple[str, ...]) -> tuple[dict[str, int], dict[str, float]]:
+        """Per member of ``cluster``: the text's count of its cluster-specific stop-words, and its marker
+        evidence (:data:`LEXICON_EVIDENCE` per marker word or two-word marker that names it; a pair counts
+        where its first word carries no punctuation and its second is no marker on its own)."""
+        tokens = text.lower().split()
+        words = [token.strip(_PUNCT) for token in tokens]
+        hits = dict.fromkeys(cluster, 0)
+        for member, n in Counter(map(self._stopwords[cluster].get, words)).items():
+            if member is not None:
+                hits[member] += n
+        marks: dict[str, float] = dict.fromkeys(cluster, 0.0)
+        markers = self._markers.get(cluster)
+        if not markers:
+            return hits, marks
+        found = [users for users in map(markers.get, words) if users is not None]
+        firsts = self._pair_firsts.get(cluster)
+        if firsts:
+            pairs = (f"{words[i]} {words[i + 1]}" for i, word in enumerate(words[:-1])
+                     if word in firsts and tokens[i] == word and words[i + 1] not in markers)
+            found += [users for users in map(markers.get, pairs) if users is not None]
+        for users in found:
+            for m in users:
+                marks[m] += LEXICON_EVIDENCE
+        return hits, marks
 
     def _words_fit(self, text: str, language: str) -> bool:
         """Whether the text's share of ``language``'s stop-words is plausible for that language (step 5)."""
