@@ -20,7 +20,7 @@ Speed: paragraphs/s of the ``langid`` stage (``LangIdStage`` on a pyarrow batch 
 models loaded before timing), one process and one thread (BLAS threads pinned to 1), best of
 ``--repeat`` runs, both per wall-clock second and per CPU-second of the process (the second is the
 per-core figure that other processes on a shared machine disturb least). The stage target is
->= 2,000 paragraphs/s per core.
+>= 3,000 paragraphs per CPU-second (issue 19).
 
 Run from the repository root::
 

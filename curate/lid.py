@@ -393,9 +393,11 @@ class LanguageIdentifier:
         self._pair_firsts: dict[tuple[str, ...], frozenset[str]] = {}  # first words of two-word markers
         self._stopword_rates: dict[str, tuple[float, Any, frozenset[str]]] = {}
         self._letters: dict[str, tuple[frozenset[str], str]] = {}
-        #: What the tests of one text compute once for several languages or steps (its words per word
-        #: split, stop-word deviations, foreign letters), keyed by the text: cleared for each text.
+        #: What the tests of a text compute once for several steps (stop-word deviations and foreign letters
+        #: per language), keyed by the text: kept for one call of identify (small values only).
         self._memo: dict[tuple[Any, ...], Any] = {}
+        #: The last text tested, with its words per word split and its lower-cased form (one text's worth).
+        self._scratch: tuple[str, dict[Any, Any]] = ("", {})
 
     def __getstate__(self) -> dict[str, Any]:
         return {"model_path": self.model_path, "second_opinion": self.second_opinion}
@@ -446,6 +448,7 @@ class LanguageIdentifier:
                 prior = priors[i] if priors is not None else None
                 out[i] = self._second_look(text, prior.languages() if prior else frozenset(), ft, top)
         self._memo.clear()
+        self._scratch = ("", {})
         return out  # type: ignore[return-value]
 
     def _predict(self, text: str, k: int) -> list[tuple[float, str]]:
@@ -622,9 +625,10 @@ class LanguageIdentifier:
         z = self._memo.get(key)
         if z is None:
             rate, split, words = rate_words
-            tokens = self._memo.get(("words", text, split))
+            scratch = self._scratch_of(text)
+            tokens = scratch.get(split)
             if tokens is None:
-                tokens = self._memo[("words", text, split)] = rate_words_of(text, split)
+                tokens = scratch[split] = rate_words_of(text, split)
             n = len(tokens)
             if n < MIN_WORDS_FOR_RATE:
                 z = 0.0
@@ -644,17 +648,22 @@ class LanguageIdentifier:
         found = self._memo.get(key)
         if found is None:
             own, script = alphabet
-            lowered, chars = self._memo.get(("lowered", text)) or self._lowered(text)
+            scratch = self._scratch_of(text)
+            if "lowered" not in scratch:
+                lowered = unicodedata.normalize("NFC", text.lower())
+                scratch["lowered"] = (lowered, frozenset(lowered))
+            lowered, chars = scratch["lowered"]
             odd = [c for c in chars - own if c.isalpha() and not ("a" <= c <= "z") and _script(c) == script]
             found = (sum(lowered.count(c) for c in odd), sum(map(str.isalpha, lowered))) if odd else (0, 0)
             self._memo[key] = found
         return found
 
-    def _lowered(self, text: str) -> tuple[str, frozenset[str]]:
-        """The text lower-cased and NFC-normalised, and its characters (memoised for the text)."""
-        lowered = unicodedata.normalize("NFC", text.lower())
-        self._memo[("lowered", text)] = found = (lowered, frozenset(lowered))
-        return found
+    def _scratch_of(self, text: str) -> dict[Any, Any]:
+        """What was derived from ``text`` so far (its words per split, its lower-cased form), if it is the last
+        text tested; else a fresh scratch for it."""
+        if self._scratch[0] != text:
+            self._scratch = (text, {})
+        return self._scratch[1]
 
     def _letters_fit(self, text: str, language: str) -> bool:
         """Whether few enough of the text's letters lie outside the language's alphabet (step 5)."""

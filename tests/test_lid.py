@@ -148,6 +148,8 @@ def test_py3langid_batch_is_each_text_alone(compiled, monkeypatch):
     alone = [scorer.top_many([text], 10)[0] for text in texts]
     monkeypatch.setattr(curate.py3langid_fast, "HAVE_NUMBA", compiled)
     assert scorer.top_many(texts, 10) == alone  # the same floats: each walk starts from the root
+    monkeypatch.setattr(Py3LangIdScorer, "_CHUNK", 5)
+    assert scorer.top_many(texts, 10) == alone  # in chunks
 
 
 def test_identify_a_batch_is_each_text_alone(identifier):
