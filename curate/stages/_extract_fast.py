@@ -382,8 +382,8 @@ def _main_pass_prunes(overall: list[_KnownPrune] | None) -> Iterator[None]:
 
     def prune(tree: Any, nodelist: list[Any], with_backup: bool = False) -> Any:
         if nodelist is xpaths.OVERALL_DISCARD_XPATH and with_backup:
-            nodelist = [prune.original if chosen is None else _Selected(chosen)
-                        for prune, chosen in zip(overall, _select_known(tree, overall), strict=True)]
+            nodelist = [known.original if chosen is None else _Selected(chosen)
+                        for known, chosen in zip(overall, _select_known(tree, overall), strict=True)]
         return prune_unwanted_nodes(tree, nodelist, with_backup)
 
     main_extractor.prune_unwanted_nodes = prune
