@@ -123,17 +123,20 @@ def test_status_shows_the_faults_a_ray_attempt_survived_while_it_runs(tmp_path):
     (out / ".curate-status" / "manifest.json").write_text(json.dumps({
         "attempt": 1, "started_ts": time.time() - 10, "shards_total": 3, "host": "another-node",
         "shards": [{"key": shard_key(s), "path": s.path} for s in shards]}))
-    tracker = _ShardTracker(shards, str(out / "_work" / "done"))
+    restarts = out / "_work" / "restarts" / "attempt"
+    tracker = _ShardTracker(shards, str(out / "_work" / "done"), str(restarts))
 
-    def row(shard, path, restarted=False, pid=1):
-        return {"_shard": shard_key(shard), "_batch": 0, "path": path, "rows": 5, "_batch_rows": 5, "_last": True,
-                "restarted": restarted, "pid": pid}
+    def row(shard, path):
+        return {"_shard": shard_key(shard), "_batch": 0, "path": path, "rows": 5, "_batch_rows": 5, "_last": True}
 
     tracker.add(row(shards[0], "a.parquet"))
     assert run_status(str(out))["retries"] is None  # no fault yet: nothing shown
-    tracker.add(row(shards[1], "b.parquet", restarted=True, pid=7))  # a worker that came back after a crash
-    tracker.add(row(shards[1], "b.parquet", restarted=True, pid=7))  # its batch delivered again (same file)
-    tracker.add(row(shards[2], "c.parquet", restarted=True, pid=7))
+    restarts.mkdir(parents=True)
+    (restarts / "0123abcd").write_text("node 7\n")  # what a worker that came back after a crash leaves
+    (restarts / "0123abcd.tmp-8-9").write_text("")  # one still being written: not counted yet
+    tracker.add(row(shards[1], "b.parquet"))
+    tracker.add(row(shards[1], "b.parquet"))  # a batch delivered again (same file)
+    tracker.add(row(shards[2], "c.parquet"))
     status = run_status(str(out))
     assert status["state"] == "finishing" and status["shards_done"] == 3
     assert status["retries"] == {"worker_restarts": 1, "batches_redelivered": 1} == tracker.retries()

@@ -37,9 +37,12 @@ import contextlib
 import logging
 import math
 import os
+import posixpath
 import re
+import socket
 import sys
 import tempfile
+import uuid
 import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -55,7 +58,7 @@ from tqdm import tqdm
 
 from curate import console
 from curate.errors import ConfigError
-from curate.io import InputShard, atomic_path, shard_key, write_shard_done
+from curate.io import InputShard, atomic_path, shard_key, write_shard_done, write_text
 from curate.runners.base import R, StreamingRunner, T, apply_stages, resource_groups, work_file_name
 from curate.runners.config import RayConfig
 from curate.stage import Resources, Stage
@@ -106,14 +109,22 @@ class _ReadShard:
                 yield _tag(previous, key, index, True)
 
 
+def _note_restart(restarts_dir: str) -> None:
+    """A worker that Ray brought back after its process died leaves a file under ``restarts_dir``, before its
+    models load: the driver counts restarts from these files, so a restarted worker counts even when the run
+    ends before it gets a batch (counting from the batches it returns missed those)."""
+    if ray.get_runtime_context().was_current_actor_reconstructed:
+        write_text(f"{socket.gethostname()} {os.getpid()}\n", f"{restarts_dir}/{uuid.uuid4().hex}")
+
+
 class _DocumentWorker:
     """A Ray actor holding every per-document stage (models load once, in setup) and writing work files."""
 
-    def __init__(self, stages: list[Stage], docs_dir: str) -> None:
+    def __init__(self, stages: list[Stage], docs_dir: str, restarts_dir: str) -> None:
         self.stages = stages
         self.docs_dir = docs_dir
         self.pid = os.getpid()
-        self.restarted = ray.get_runtime_context().was_current_actor_reconstructed
+        _note_restart(restarts_dir)
         hook = os.environ.get("CURATE_TEST_WORKER_PIDS")  # tests kill this process to prove fault tolerance
         if hook:
             with open(hook, "a") as fh:
@@ -138,8 +149,6 @@ class _DocumentWorker:
             out["path"].append(path)
             out["rows"].append(docs.num_rows)
             out["kept"].append(docs.column("drop_stage").null_count)  # alive: no drop_stage
-            out["pid"].append(self.pid)
-            out["restarted"].append(self.restarted)
         return pa.table(out)
 
 
@@ -147,8 +156,9 @@ class _StageWorker:
     """A Ray actor holding a group of stages that is not the last (e.g. a GPU model stage): applies them to
     each reader batch of a block and hands the batch on, tags kept, to the next pool."""
 
-    def __init__(self, stages: list[Stage]) -> None:
+    def __init__(self, stages: list[Stage], restarts_dir: str) -> None:
         self.stages = stages
+        _note_restart(restarts_dir)
         for stage in stages:
             stage.setup()
             stage._ready = True
@@ -229,15 +239,15 @@ def _plan_pools(
 class _ShardTracker:
     """Driver side: which batches of which shard are written; marks a shard done once all of them are."""
 
-    def __init__(self, shards: list[InputShard], done_dir: str | None) -> None:
+    def __init__(self, shards: list[InputShard], done_dir: str | None, restarts_dir: str | None = None) -> None:
         self.shards = {shard_key(s): s for s in shards}
         self.done_dir = done_dir
+        self.restarts_dir = restarts_dir  # where restarted workers leave a file each (_note_restart)
         self.files: dict[str, dict[int, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
         self.sizes: dict[str, dict[int, int]] = defaultdict(dict)
         self.last: dict[str, int] = {}
         self.finished: set[str] = set()
         self.redelivered = 0
-        self.restarted_pids: set[int] = set()
 
     def add(self, row: dict[str, Any]) -> None:
         key, index = row["_shard"], row["_batch"]
@@ -247,8 +257,6 @@ class _ShardTracker:
         self.sizes[key][index] = row["_batch_rows"]
         if row["_last"]:
             self.last[key] = index
-        if row["restarted"]:
-            self.restarted_pids.add(row["pid"])
         if key not in self.finished and self._complete(key):
             self._mark(key)
 
@@ -266,7 +274,15 @@ class _ShardTracker:
 
     def retries(self) -> dict[str, int]:
         """The faults survived so far (what stats.json reports under ``retries`` at the end)."""
-        return {"worker_restarts": len(self.restarted_pids), "batches_redelivered": self.redelivered}
+        return {"worker_restarts": self._restarts(), "batches_redelivered": self.redelivered}
+
+    def _restarts(self) -> int:
+        if self.restarts_dir is None:
+            return 0
+        fs, real = fsspec.core.url_to_fs(self.restarts_dir)
+        if not fs.exists(real):
+            return 0
+        return sum(".tmp-" not in posixpath.basename(p) for p in fs.ls(real, detail=False))  # not one being written
 
     def finish(self) -> list[str]:
         """After the stream ended: shards with no record at all are done too; return every work file."""
@@ -349,8 +365,10 @@ class RayRunner(StreamingRunner):
                  " + ".join(f"{p.size} ({', '.join(s.name for s in p.stages)})" if len(pools) > 1 else str(p.size)
                             for p in pools), retries)
         ds = ray.data.from_items(items, override_num_blocks=len(items))
-        ds = self._pipeline(ds, pools, docs_dir, batch_size, retries)
-        tracker = _ShardTracker(shards, done_dir)
+        # one folder per attempt: a resumed run counts only the restarts it survived itself
+        restarts_dir = f"{posixpath.dirname(docs_dir.rstrip('/'))}/restarts/{uuid.uuid4().hex}"
+        ds = self._pipeline(ds, pools, docs_dir, restarts_dir, batch_size, retries)
+        tracker = _ShardTracker(shards, done_dir, restarts_dir)
         with console.document_bar() as bar:
             for row in ds.iter_rows():  # streaming: markers are written while the run goes on
                 tracker.add(row)
@@ -363,7 +381,7 @@ class RayRunner(StreamingRunner):
         return paths
 
     @staticmethod
-    def _pipeline(ds: ray.data.Dataset, pools: list[_Pool], docs_dir: str, batch_size: int,
+    def _pipeline(ds: ray.data.Dataset, pools: list[_Pool], docs_dir: str, restarts_dir: str, batch_size: int,
                   retries: int) -> ray.data.Dataset:
         """Reader tasks, then one actor pool per group of stages (:func:`_plan_pools`)."""
         with warnings.catch_warnings():
@@ -378,7 +396,7 @@ class RayRunner(StreamingRunner):
                 last = i == len(pools) - 1  # the last pool writes the work files; the others hand batches on
                 ds = ds.map_batches(
                     _DocumentWorker if last else _StageWorker,
-                    fn_constructor_args=(pool.stages, docs_dir) if last else (pool.stages,),
+                    fn_constructor_args=(pool.stages, docs_dir, restarts_dir) if last else (pool.stages, restarts_dir),
                     # one reader batch in, one work file out; Ray Data needs a number where GPUs are asked for
                     batch_size=batch_size if pool.num_gpus else None,
                     batch_format="pyarrow",
