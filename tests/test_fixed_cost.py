@@ -7,9 +7,11 @@ Speed itself is measured by benchmarks/bench_fixed_cost.py."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import unicodedata
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -273,6 +275,31 @@ def test_plots_drawn_in_the_plotting_process_are_the_same_bytes(tmp_path):
     assert process.proc.poll() is not None and plots._process is None
     for name, data in here.items():
         assert (tmp_path / plots.PLOTS[name]).read_bytes() == data, name
+
+
+def test_plots_drawn_side_by_side_are_the_same_bytes_and_leave_no_child():
+    """The plotting process draws each plot in a child forked from it: the same bytes; a plot that fails there
+    raises as it would here, and no child is left behind either way."""
+    from curate.card import plots
+
+    def children() -> set[int]:  # this process's children, from /proc (running or not yet reaped)
+        found = set()
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid():
+                found.add(int(pid))
+        return found
+
+    before = children()
+    assert plots._plot_images_side_by_side(FACTS) == plots.plot_images(FACTS)
+    for bad in ({**FACTS, "funnel": [{"in": 1}]},  # fails in a child: drawn again here, raises here
+                {**FACTS, "language_rows": [{"documents": 1}]}):  # fails here, while the children draw
+        with pytest.raises(KeyError):
+            plots._plot_images_side_by_side(bad)
+        assert children() == before
 
 
 def test_a_dead_plotting_process_leaves_the_plots_to_this_one(tmp_path):

@@ -15,6 +15,7 @@ Without one (``curate card``, other runners), or when it died, the plots are dra
 from __future__ import annotations
 
 import math
+import os
 import pickle
 import signal
 import sys
@@ -95,76 +96,100 @@ def _write(output_dir: str, images: dict[str, bytes]) -> dict[str, str]:
 
 def plot_images(facts: dict[str, Any]) -> dict[str, bytes]:
     """The PNG bytes of the plots that the facts allow, by name (:data:`PLOTS`)."""
+    images = {name: draw(facts) for name, draw in _PLOT_PARTS.items()}
+    return {name: data for name, data in images.items() if data is not None}
+
+
+def _languages_image(facts: dict[str, Any]) -> bytes | None:
     import matplotlib
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    written: dict[str, bytes] = {}
     rows = [r for r in facts["language_rows"] if r["documents"]]
+    if not rows:
+        return None
     with matplotlib.rc_context(RC):
-        if rows:
-            have_tokens = all(r["tokens"] is not None for r in rows)
-            ncols = 2 if have_tokens else 1
-            height = max(3.0, 0.28 * len(rows) + 1.2)
-            fig = _new_figure(figsize=(6 * ncols, height))
-            axes = fig.subplots(1, ncols, squeeze=False)
-            labels = [r["code"] for r in rows][::-1]
-            panels = [("documents", "documents")] + ([("tokens", "tokens")] if have_tokens else [])
-            for ax, (key, title) in zip(axes[0], panels, strict=True):
-                values = [r[key] for r in rows][::-1]
-                bars = ax.barh(labels, values, color="#3b75af")
-                ax.bar_label(bars, labels=[f"{v:,}" for v in values], padding=3, fontsize=8)
-                ax.set_title(f"{title} per language")
-                ax.set_xlabel(title)
-                ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
-                ax.xaxis.set_major_formatter(FuncFormatter(_human))
-                ax.set_xlim(0, max(values) * 1.18 or 1)
-                ax.margins(y=0.01)
-            fig.tight_layout()
-            written["languages"] = _fig_bytes(fig)
-        funnel = facts["funnel"]
-        if funnel and funnel[0]["in"]:
-            fig = _new_figure(figsize=(8, 0.45 * len(funnel) + 1.5))
-            ax = fig.subplots()
-            names = [f"{f['stage']}" for f in funnel][::-1]
-            outs = [f["out"] for f in funnel][::-1]
-            drops = [f["dropped"] for f in funnel][::-1]
-            ax.barh(names, outs, color="#3b75af", label="remaining after stage")
-            ax.barh(names, drops, left=outs, color="#e07b39", label="dropped by stage")
-            top = funnel[0]["in"]
-            for y, (o, d) in enumerate(zip(outs, drops, strict=True)):
-                ax.text(top * 1.01, y, f"{o:,} kept, {d:,} dropped", va="center", fontsize=8)
-            ax.set_xlim(0, top * 1.45)
+        have_tokens = all(r["tokens"] is not None for r in rows)
+        ncols = 2 if have_tokens else 1
+        height = max(3.0, 0.28 * len(rows) + 1.2)
+        fig = _new_figure(figsize=(6 * ncols, height))
+        axes = fig.subplots(1, ncols, squeeze=False)
+        labels = [r["code"] for r in rows][::-1]
+        panels = [("documents", "documents")] + ([("tokens", "tokens")] if have_tokens else [])
+        for ax, (key, title) in zip(axes[0], panels, strict=True):
+            values = [r[key] for r in rows][::-1]
+            bars = ax.barh(labels, values, color="#3b75af")
+            ax.bar_label(bars, labels=[f"{v:,}" for v in values], padding=3, fontsize=8)
+            ax.set_title(f"{title} per language")
+            ax.set_xlabel(title)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
             ax.xaxis.set_major_formatter(FuncFormatter(_human))
-            ax.set_title(f"Filter funnel: {top:,} records read, stages in pipeline order")
-            ax.legend(loc="upper center", bbox_to_anchor=(0.4, -0.06), ncol=2, fontsize=8, frameon=False)
-            fig.tight_layout()
-            written["funnel"] = _fig_bytes(fig)
-        hist = facts.get("length_histogram") or {}
-        edges = list(facts.get("length_bin_edges") or [])
-        hist = {lg: v for lg, v in hist.items() if sum(v)}
-        if hist and edges:
-            # one heatmap (languages x log-scale length bins): readable for 28 languages, and cheap to draw
-            langs = sorted(hist, key=lambda lg: (-sum(hist[lg]), lg))
-            used = [i for v in hist.values() for i, n in enumerate(v) if n]
-            # whole decades around the bins in use, so the axis always has at least two labelled edges
-            decades = [i for i, e in enumerate(edges) if math.log10(e).is_integer()]
-            lo = max([d for d in decades if d <= min(used)], default=0)
-            hi = min([d for d in decades if d > max(used)], default=len(edges)) - 1
-            grid = [[hist[lg][i] / sum(hist[lg]) for i in range(lo, hi + 1)] for lg in langs]
-            fig = _new_figure(figsize=(max(8.0, 0.42 * (hi - lo + 1) + 2.5), 0.3 * len(langs) + 1.8))
-            ax = fig.subplots()
-            image = ax.imshow(grid, aspect="auto", cmap="Blues", vmin=0, interpolation="nearest")
-            ax.set_yticks(range(len(langs)), [f"{lg} ({sum(hist[lg]):,})" for lg in langs], fontsize=8)
-            # x: bin i covers [edges[i], edges[i+1]); label the left edge of bins that start a decade
-            ticks = [i - lo - 0.5 for i in range(lo, min(hi + 2, len(edges))) if math.log10(edges[i]).is_integer()]
-            ax.set_xticks(ticks, [_human(edges[int(t + 0.5) + lo]) for t in ticks], fontsize=8)
-            ax.minorticks_off()
-            ax.set_xlabel("document length in characters (log-scale bins, 4 per decade)")
-            ax.set_title("Document length per language (number of documents in brackets)")
-            fig.colorbar(image, ax=ax, label="share of the language's documents", fraction=0.04, pad=0.02)
-            fig.tight_layout()
-            written["lengths"] = _fig_bytes(fig)
-    return written
+            ax.set_xlim(0, max(values) * 1.18 or 1)
+            ax.margins(y=0.01)
+        fig.tight_layout()
+        return _fig_bytes(fig)
+
+
+def _funnel_image(facts: dict[str, Any]) -> bytes | None:
+    import matplotlib
+    from matplotlib.ticker import FuncFormatter
+
+    funnel = facts["funnel"]
+    if not (funnel and funnel[0]["in"]):
+        return None
+    with matplotlib.rc_context(RC):
+        fig = _new_figure(figsize=(8, 0.45 * len(funnel) + 1.5))
+        ax = fig.subplots()
+        names = [f"{f['stage']}" for f in funnel][::-1]
+        outs = [f["out"] for f in funnel][::-1]
+        drops = [f["dropped"] for f in funnel][::-1]
+        ax.barh(names, outs, color="#3b75af", label="remaining after stage")
+        ax.barh(names, drops, left=outs, color="#e07b39", label="dropped by stage")
+        top = funnel[0]["in"]
+        for y, (o, d) in enumerate(zip(outs, drops, strict=True)):
+            ax.text(top * 1.01, y, f"{o:,} kept, {d:,} dropped", va="center", fontsize=8)
+        ax.set_xlim(0, top * 1.45)
+        ax.xaxis.set_major_formatter(FuncFormatter(_human))
+        ax.set_title(f"Filter funnel: {top:,} records read, stages in pipeline order")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.4, -0.06), ncol=2, fontsize=8, frameon=False)
+        fig.tight_layout()
+        return _fig_bytes(fig)
+
+
+def _lengths_image(facts: dict[str, Any]) -> bytes | None:
+    import matplotlib
+
+    hist = facts.get("length_histogram") or {}
+    edges = list(facts.get("length_bin_edges") or [])
+    hist = {lg: v for lg, v in hist.items() if sum(v)}
+    if not (hist and edges):
+        return None
+    with matplotlib.rc_context(RC):
+        # one heatmap (languages x log-scale length bins): readable for 28 languages, and cheap to draw
+        langs = sorted(hist, key=lambda lg: (-sum(hist[lg]), lg))
+        used = [i for v in hist.values() for i, n in enumerate(v) if n]
+        # whole decades around the bins in use, so the axis always has at least two labelled edges
+        decades = [i for i, e in enumerate(edges) if math.log10(e).is_integer()]
+        lo = max([d for d in decades if d <= min(used)], default=0)
+        hi = min([d for d in decades if d > max(used)], default=len(edges)) - 1
+        grid = [[hist[lg][i] / sum(hist[lg]) for i in range(lo, hi + 1)] for lg in langs]
+        fig = _new_figure(figsize=(max(8.0, 0.42 * (hi - lo + 1) + 2.5), 0.3 * len(langs) + 1.8))
+        ax = fig.subplots()
+        image = ax.imshow(grid, aspect="auto", cmap="Blues", vmin=0, interpolation="nearest")
+        ax.set_yticks(range(len(langs)), [f"{lg} ({sum(hist[lg]):,})" for lg in langs], fontsize=8)
+        # x: bin i covers [edges[i], edges[i+1]); label the left edge of bins that start a decade
+        ticks = [i - lo - 0.5 for i in range(lo, min(hi + 2, len(edges))) if math.log10(edges[i]).is_integer()]
+        ax.set_xticks(ticks, [_human(edges[int(t + 0.5) + lo]) for t in ticks], fontsize=8)
+        ax.minorticks_off()
+        ax.set_xlabel("document length in characters (log-scale bins, 4 per decade)")
+        ax.set_title("Document length per language (number of documents in brackets)")
+        fig.colorbar(image, ax=ax, label="share of the language's documents", fraction=0.04, pad=0.02)
+        fig.tight_layout()
+        return _fig_bytes(fig)
+
+
+#: :func:`plot_images`'s plots, each drawn on its own (the plotting process draws them side by side)
+_PLOT_PARTS: dict[str, Callable[[dict[str, Any]], bytes | None]] = {
+    "languages": _languages_image, "funnel": _funnel_image, "lengths": _lengths_image}
 
 
 def selection_image(panels: list[dict[str, Any]]) -> dict[str, bytes]:
@@ -214,9 +239,51 @@ def selection_image(panels: list[dict[str, Any]]) -> dict[str, bytes]:
 
 # ------------------------------------------------------------------------------------ the plotting process
 
+
+def _plot_images_side_by_side(facts: dict[str, Any]) -> dict[str, bytes]:
+    """:func:`plot_images` in the plotting process: each plot but the first drawn in a child forked from it
+    (matplotlib is imported there already, so a fork costs milliseconds), on the cores the run has just
+    freed: the three plots take about a second on one core, and the run's end waits for them (issue 20).
+    The same code on the same facts, so the same bytes; a plot whose child failed is drawn here."""
+    parts = list(_PLOT_PARTS.items())
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if cores < 2 or not hasattr(os, "fork"):
+        return plot_images(facts)
+    children = []
+    for name, draw in parts[1:]:
+        rfd, wfd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: draw, hand the bytes over, leave without running the parent's clean-up
+            status = 1
+            try:
+                os.close(rfd)
+                with os.fdopen(wfd, "wb") as fh:
+                    fh.write(pickle.dumps(draw(facts), protocol=pickle.HIGHEST_PROTOCOL))
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(wfd)
+        children.append((name, pid, rfd))
+    drawn: dict[str, bytes | None] = {}
+    try:
+        images = {parts[0][0]: parts[0][1](facts)}
+    finally:  # every child reaped, also when drawing here raised
+        for name, pid, rfd in children:
+            with os.fdopen(rfd, "rb") as fh:
+                data = fh.read()
+            _, status = os.waitpid(pid, 0)
+            if status == 0 and data:
+                drawn[name] = pickle.loads(data)
+    for name, _, _ in children:
+        images[name] = drawn[name] if name in drawn else _PLOT_PARTS[name](facts)
+    return {name: images[name] for name in _PLOT_PARTS if images[name] is not None}
+
+
 #: what the plotting process draws, by the name the parent sends
 _RENDERERS: dict[str, Callable[[Any], dict[str, bytes]]] = {"plot_images": plot_images,
                                                              "selection_image": selection_image}
+#: the same, drawn side by side where the plotting process can (its own table: the parent draws in one)
+_SERVED: dict[str, Callable[[Any], dict[str, bytes]]] = {**_RENDERERS, "plot_images": _plot_images_side_by_side}
 
 
 class _PlotProcess(PipeProcess):
@@ -291,7 +358,7 @@ def _serve(rfd: int, wfd: int) -> None:
         except EOFError:
             return
         try:
-            reply: tuple[bool, Any] = (True, _RENDERERS[renderer](argument))
+            reply: tuple[bool, Any] = (True, _SERVED[renderer](argument))
         except Exception as exc:  # noqa: BLE001 - the parent draws it again itself and raises there
             reply = (False, repr(exc))
         outbox.send_bytes(pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL))

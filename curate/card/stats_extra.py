@@ -24,6 +24,7 @@ size (what the card and the AI Act summary show), so ``stats.json`` stays small.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -125,9 +126,11 @@ def card_statistics(table: pa.Table) -> dict[str, Any]:
     dropped = table.filter(pc.is_valid(stage))
     if dropped.num_rows:
         lang = pc.fill_null(dropped.column("language"), UNDETERMINED)
-        grouped = pa.table({"s": dropped.column("drop_stage"), "r": pc.fill_null(dropped.column("drop_reason"), ""),
-                            "l": lang}).group_by(["s", "r", "l"]).aggregate([("s", "count")])
-        for s, r, lg, n in zip(*(grouped.column(c).to_pylist() for c in ("s", "r", "l", "s_count")), strict=True):
+        # counted in Python: a table's group_by imports acero and pyarrow.dataset, 30 ms of a run's fixed cost
+        grouped = Counter(zip(dropped.column("drop_stage").to_pylist(),
+                              pc.fill_null(dropped.column("drop_reason"), "").to_pylist(), lang.to_pylist(),
+                              strict=True))
+        for (s, r, lg), n in grouped.items():
             out["drops_by_language"].setdefault(s, {}).setdefault(r, {})[lg] = n
     kept = table.filter(pc.is_null(stage))
     if not kept.num_rows:

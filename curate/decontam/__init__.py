@@ -6,8 +6,10 @@ against an n-gram index of benchmark files (:mod:`curate.decontam.index`), built
 with one normalisation and word splitting for every script (:mod:`curate.decontam.text`).
 """
 
-from curate.decontam.config import DecontamConfig
-from curate.decontam.index import build_index, load_index
-from curate.decontam.match import Match, Matcher
+from curate.lazy import lazy_exports
 
-__all__ = ["DecontamConfig", "Match", "Matcher", "build_index", "load_index"]
+# imported on first use: curate.config needs only the config, and the index and matcher import numba
+_SOURCES = {"DecontamConfig": "config", "build_index": "index", "load_index": "index", "Match": "match",
+            "Matcher": "match"}
+__all__ = sorted(_SOURCES)
+__getattr__, __dir__ = lazy_exports(__name__, {name: (module, name) for name, module in _SOURCES.items()})

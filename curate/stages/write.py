@@ -16,10 +16,9 @@ import posixpath
 import fsspec
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as pds
-import pyarrow.parquet as pq
 
 from curate.dedup import drops_for, read_assignments
+from curate.dedup.parquet import read_parquet, read_parquet_tree
 from curate.io import write_parquet
 from curate.schema import OUTPUT_COLUMNS, OUTPUT_SCHEMA, REJECTED_SCHEMA, mark_dropped, with_column
 from curate.stats import RunStats
@@ -49,7 +48,7 @@ def partition_work_file(
     """Apply the dedup decisions to one work file — exact drops from ``drops_dir``, URL and near-duplicate
     assignments from the file ``item[1]`` — spread its rows over the output parts, return its stats."""
     work_file, assignments = item
-    table = pq.read_table(work_file)
+    table = read_parquet(work_file)
     n = table.num_rows
     reasons: list[str | None] = [None] * n
     duplicate_of: list[str | None] = [None] * n
@@ -94,7 +93,7 @@ def write_part(
     if not fs.exists(real):
         return 0
     schema = OUTPUT_SCHEMA if kind == "data" else REJECTED_SCHEMA
-    table = pds.dataset(real, filesystem=fs, format="parquet", schema=schema).to_table()
+    table = read_parquet_tree(real, fs, schema)  # (not pyarrow.dataset: its import is a run's fixed cost)
     table = table.take(pc.sort_indices(table, sort_keys=[("id", "ascending")]))
     write_parquet(table, f"{dest_dir}/{kind}/{group}/part-{part:05d}.parquet", compression=compression)
     return table.num_rows
