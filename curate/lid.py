@@ -530,11 +530,14 @@ class LanguageIdentifier:
             for code, share in SERBO_CROATIAN_SHARES.items():
                 ft[code] = ft.get(code, 0.0) + share * sh
         lid = {("nb" if code == "no" else code): p for code, p in ranked}
+        # In a fixed order (fastText's labels, then py3langid's), summed exactly (math.fsum): a set's order
+        # depends on PYTHONHASHSEED, and a plain float sum in another order can differ in its last bit, so
+        # the same text scored in two processes would not give byte-identical scores.
         mix = {c: FASTTEXT_WEIGHT * ft.get(c, 0.0) + (1 - FASTTEXT_WEIGHT) * lid.get(c, 0.0)
-               for c in ft.keys() | lid.keys()}
+               for c in (*ft, *(c for c in lid if c not in ft))}
         for code in prior & mix.keys():
             mix[code] *= PRIOR_WEIGHT
-        total = sum(mix.values()) or 1.0
+        total = math.fsum(mix.values()) or 1.0
         result = self._mixture_decision(text, prior, ft, lid, mix, total)
         if result.language in TARGETS:
             return self._vet(text, result, mix, total)

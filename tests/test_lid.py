@@ -538,3 +538,21 @@ def test_in_sample_targets_on_shared_paragraphs(identifier):
     assert result["macro_f1"] >= 0.985
     assert min(result["f1"].values()) >= 0.93
     assert result["distractor_target_rate"] <= 0.03
+
+
+def test_scores_are_byte_identical_across_processes(tmp_path):
+    """The same texts scored in two processes with different hash seeds give the same floats to the bit
+    (the mixture was once summed in a set's order, which PYTHONHASHSEED changes)."""
+    import os
+    import subprocess
+
+    texts = [*SENTENCES.values(), *NON_TARGETS.values(), "Awbody hes the richt tae life, liberty and security o person."]
+    script = ("import json, sys; from curate.lid import LanguageIdentifier; "
+              "print(json.dumps([[l, s.hex()] for l, s in LanguageIdentifier().predict(json.loads(sys.argv[1]))]))")
+    runs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run([sys.executable, "-c", script, json.dumps(texts)], env=env, cwd=REPO,
+                              capture_output=True, text=True, check=True)
+        runs.append(done.stdout)
+    assert runs[0] == runs[1]
