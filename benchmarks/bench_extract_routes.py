@@ -4,12 +4,14 @@ Over the 637 real pages of the shared extraction benchmarks (``build_extraction_
 charset is the one its WARC record declares), in this process:
 
 * every route of :mod:`curate.stages._extract_fast` alone (``prefilter``, ``skip_fallback``, ``trim``,
-  ``python_prunes``, ``parse``), the previous default, the default combination and all routes, against the plain path
+  ``python_prunes``, ``parse``, ``main_prunes``, ``body_first``, ``copies``), the previous default alone and
+  with each new route, the default combination and all routes (``--only`` picks some), against the plain path
   (``trafilatura.extract`` with the pipeline's options: ``favor_precision``, tables, no comments, no
   deduplication, no metadata). Each measured call decodes the page (``decode_html``) and extracts it, as
   the extraction child process does. CPU time is ``time.process_time``; the machine is shared and noisy,
-  so the routes run interleaved ``--repeat`` times (the order rotates each round) and the median is
-  reported, with the median of the per-round ratios against plain;
+  so the routes run interleaved ``--repeat`` times, chunk by chunk (16 pages; every route runs a chunk before
+  the next chunk, in an order that rotates per chunk) and the median is reported, with the median of the
+  per-round ratios against plain; each route has its own regex caches, cold at the start of each round;
 * identity: the share of pages whose text equals plain trafilatura's byte for byte, on all pages and on the
   even / odd halves (the fast path was built looking at the even half);
 * ``--stage``: the real extraction stage (``ExtractStage``, ``isolation: process``) with ``fast_path`` true
@@ -18,7 +20,7 @@ charset is the one its WARC record declares), in this process:
 
 Usage::
 
-    python benchmarks/bench_extract_routes.py [--repeat 5] [--stage] [--json out.json]
+    python benchmarks/bench_extract_routes.py [--repeat 5] [--only default body_first] [--stage] [--json out.json]
 
 Extraction F1 on trafilatura's evaluation set: ``benchmarks/bench_extraction_quality.py`` (``--plain`` for
 the plain path).
@@ -39,10 +41,18 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_extraction_warc import declared_charset, iter_pages, resolve_data_dir  # noqa: E402
 
-from curate.stages._extract_fast import ALL_ROUTES, DEFAULT_ROUTES, clear_caches, extract_text, plain_extract  # noqa: E402
+from curate.stages._extract_fast import (  # noqa: E402
+    ALL_ROUTES,
+    DEFAULT_ROUTES,
+    extract_text,
+    plain_extract,
+    regex_caches,
+    set_regex_caches,
+)
 from curate.stages._extract_worker import decode_html  # noqa: E402
 
 OPTIONS = {"favor_precision": True, "include_tables": True}
+PREVIOUS_DEFAULT = frozenset({"python_prunes", "skip_fallback", "parse", "trim"})
 ROUTES: dict[str, frozenset[str] | None] = {
     "plain": None,
     "prefilter": frozenset({"prefilter"}),
@@ -50,10 +60,15 @@ ROUTES: dict[str, frozenset[str] | None] = {
     "trim": frozenset({"trim"}),
     "python_prunes": frozenset({"python_prunes"}),
     "parse": frozenset({"parse"}),
-    "prefilter + skip_fallback (before)": frozenset({"prefilter", "skip_fallback"}),
-    "python_prunes + skip_fallback": frozenset({"python_prunes", "skip_fallback"}),
-    "python_prunes + skip_fallback + parse": frozenset({"python_prunes", "skip_fallback", "parse"}),
-    "default (python_prunes + skip_fallback + parse + trim)": DEFAULT_ROUTES,
+    "main_prunes": frozenset({"main_prunes"}),
+    "body_first": frozenset({"body_first"}),
+    "copies": frozenset({"copies"}),
+    "prefilter + skip_fallback (first)": frozenset({"prefilter", "skip_fallback"}),
+    "previous default (python_prunes + skip_fallback + parse + trim)": PREVIOUS_DEFAULT,
+    "previous default + main_prunes": PREVIOUS_DEFAULT | {"main_prunes"},
+    "previous default + body_first": PREVIOUS_DEFAULT | {"body_first"},
+    "previous default + copies": PREVIOUS_DEFAULT | {"copies"},
+    f"default ({' + '.join(sorted(DEFAULT_ROUTES))})": DEFAULT_ROUTES,
     "all (+ prefilter)": ALL_ROUTES,
 }
 
@@ -74,20 +89,32 @@ def _extractor(routes: frozenset[str] | None) -> Callable[[Page], str | None]:
     return one
 
 
-def measure_routes(pages: list[Page], repeat: int) -> dict[str, Any]:
-    names = list(ROUTES)
+def measure_routes(pages: list[Page], repeat: int, only: list[str] | None = None, chunk: int = 16) -> dict[str, Any]:
+    """Each round runs every route over every chunk of ``chunk`` pages before the next chunk (the routes'
+    order rotating per chunk), so that all routes see the machine's load of the same few seconds; each route
+    keeps its own regex caches (cold at the start of a round, as a new worker)."""
+    names = ["plain"] + [name for name in ROUTES if name != "plain" and (not only or any(o in name for o in only))]
     seconds: dict[str, list[float]] = {name: [] for name in names}
     texts: dict[str, list[str | None]] = {}
+    extractors = {name: _extractor(ROUTES[name]) for name in names}
+    chunks = [pages[i:i + chunk] for i in range(0, len(pages), chunk)]
     for r in range(repeat):
-        order = names[r % len(names):] + names[:r % len(names)]
-        for name in order:
-            one = _extractor(ROUTES[name])
-            clear_caches()  # regex results per attribute value: each round starts cold, as a new worker
-            start = time.process_time()
-            out = [one(page) for page in pages]
-            seconds[name].append(time.process_time() - start)
-            texts.setdefault(name, out)
-            print(f"round {r + 1} {name}: {seconds[name][-1]:.2f} CPU s", file=sys.stderr, flush=True)
+        caches = {name: regex_caches(fresh=True) for name in names}
+        spent = dict.fromkeys(names, 0.0)
+        outs: dict[str, list[str | None]] = {name: [] for name in names}
+        for c, part in enumerate(chunks):
+            shift = (r * len(chunks) + c) % len(names)
+            for name in names[shift:] + names[:shift]:
+                one = extractors[name]
+                set_regex_caches(caches[name])
+                start = time.process_time()
+                outs[name].extend(one(page) for page in part)
+                spent[name] += time.process_time() - start
+        for name in names:
+            seconds[name].append(spent[name])
+            texts.setdefault(name, outs[name])
+        print(f"round {r + 1}: " + ", ".join(f"{name.split(' (')[0]} {spent[name]:.2f}" for name in names)
+              + " CPU s", file=sys.stderr, flush=True)
     plain = texts["plain"]
     report: dict[str, Any] = {}
     for name in names:
@@ -142,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="extraction speed by route, and identity with trafilatura")
     parser.add_argument("--data-dir", type=Path, help="shared/data (default: $CURATE_SHARED_DATA or ../shared/data)")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--only", nargs="+", metavar="TEXT",
+                        help="measure only the routes whose name contains one of these (plain always)")
     parser.add_argument("--stage", action="store_true", help="also time the extract stage's child process")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
@@ -150,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"shared data not found under {data_dir}; set CURATE_SHARED_DATA or pass --data-dir", file=sys.stderr)
         return 2
     pages = [(p.html, declared_charset(p.html), p.url) for p in iter_pages(data_dir)]
-    report: dict[str, Any] = {"pages": len(pages), "routes": measure_routes(pages, args.repeat)}
+    report: dict[str, Any] = {"pages": len(pages), "routes": measure_routes(pages, args.repeat, args.only)}
     for name, row in report["routes"].items():
         print(f"{name:40s} {row['median_cpu_s']:6.2f} CPU s  {row['pages_per_cpu_s']:6.1f} pages/CPU-s  "
               f"x{row['speedup_median_of_rounds']:.2f}  identical {row['identical_pct']:.2f} % "

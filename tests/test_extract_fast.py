@@ -51,6 +51,9 @@ def test_fast_path_is_verified_for_the_installed_trafilatura():
     assert fast.supported(OPTIONS)
     assert len(fast._PREFILTERS) == 3 and fast._CLASS_TOKENS is not None  # the expressions read as analysed
     assert all(prune.ok for prunes in fast._KNOWN_PRUNES.values() for prune in prunes)
+    assert [known is not None and known.ok for known in fast._KNOWN_BODIES] == [True, False, True, True, False]
+    assert fast._MAIN_PASS_BODIES is not None
+    assert all(isinstance(expression, fast._Lazy) for _, mine in fast._MAIN_PASS_LISTS for expression in mine[-1:])
 
 
 @pytest.mark.parametrize("routes", [fast.DEFAULT_ROUTES, fast.ALL_ROUTES])
@@ -181,6 +184,24 @@ TRICKY_BLOCKS = [
     "<section class='elementor-share-buttons'>{t}</section>",
     "<div class='widget'><div class='comments-title'>{t}</div><p class='meta'>{t}</p></div>",
     "<div class='post-comments'><div id='comment-2' class='comment'>{t}</div></div>",
+    # the main pass's other prunes: precision (both orders of a disagreeing id/class), teaser, caption
+    "<div id='x' class='bottom-bar'>{t}</div>",
+    "<div class='link' id='x'>{t}</div>",
+    "<section id='page-bottom'>{t}</section>",
+    "<p style='border: 1px solid'>{t}</p>",
+    "<span id='Teaser-1'>{t}</span>",
+    "<div class='img-caption'>{t}</div>",
+]
+
+# candidate bodies (BODY_XPATH): each kind of test, cases, an element of another tag; nested in turn
+BODY_BLOCKS = [
+    "<div class='post'>{t}</div>", "<section itemprop='articleBody'>{t}</section>",
+    "<main id='articleContent'>{t}</main>",
+    "<div class='entry-content'>{t}</div>", "<article id='article-body'>{t}</article>", "<div role='article'>{t}</div>",
+    "<div class='FullText'>{t}</div>", "<div id='primary'>{t}</div>", "<section class='article x'>{t}</section>",
+    "<div class='Main-Content'>{t}</div>", "<div id='MAIN-CONTENT'>{t}</div>", "<div class='Page-Content'>{t}</div>",
+    "<div id='content'>{t}</div>", "<div class='content-body'>{t}</div>", "<div class=''>{t}</div>", "<div>{t}</div>",
+    "<p class='post'>{t}</p>", "<div class='cell' id='x'>{t}</div>",
 ]
 
 
@@ -292,3 +313,81 @@ def test_main_pass_precision_prune_selected_in_python():
     assert calls.count(len(fast._KNOWN_PRUNES["overall"])) >= len(pages)  # the main pass asked each page
     assert "abonnieren" not in fast.extract_text(pages[-1], None, OPTIONS)
     assert ARTICLE in fast.extract_text(pages[-2], None, OPTIONS)
+
+
+def body_page(order: int, nested: int) -> str:
+    blocks = BODY_BLOCKS[order:] + BODY_BLOCKS[:order]
+    inner = f"<p>{ARTICLE}</p>"
+    for block in blocks[:nested]:
+        inner = block.format(t=inner + f"<p>{ARTICLE}</p>")
+    return "<html><body>" + inner + "".join(b.format(t=f"<p>{ARTICLE}</p>") for b in blocks[nested:]) + "</body></html>"
+
+
+def assert_same_bodies(tree):
+    """Each candidate body the Python tests find is the first element trafilatura's expression selects."""
+    for expression, known in zip(trafilatura.xpaths.BODY_XPATH, fast._KNOWN_BODIES, strict=True):
+        if known is not None:
+            assert fast._First(known)(tree) == expression(tree)[:1], expression.path[:60]
+
+
+def test_first_bodies_are_the_ones_trafilatura_finds():
+    """body_first: the first element of each BODY_XPATH expression that calls re:test, found by the Python
+    tests, on synthetic pages (every test, nested in turn) and on raw and cleaned trees of real pages; the
+    expressions are swapped in only during the fast path's call."""
+    from trafilatura import main_extractor
+    from trafilatura.core import _prepare_tree
+    from trafilatura.utils import load_html
+
+    pages = [body_page(order, nested) for order in range(len(BODY_BLOCKS)) for nested in (0, 3, len(BODY_BLOCKS))]
+    for page in pages:
+        assert_same_bodies(load_html(page))
+    for page in pages[::4]:
+        assert fast.extract_text(page, None, OPTIONS) == fast.plain_extract(page, None, OPTIONS)
+        assert main_extractor.BODY_XPATH is trafilatura.xpaths.BODY_XPATH  # restored after each call
+    for html, url in shared_pages(step=5):
+        tree = load_html(html)
+        assert_same_bodies(tree)
+        cleaned, _ = _prepare_tree(tree, fast._options(url, True), url)
+        assert_same_bodies(cleaned)
+
+
+def test_main_pass_prunes_give_trafilaturas_lists_back():
+    """main_prunes: during the call, trafilatura's prune_unwanted_nodes gets the Python selections for the
+    image, teaser and precision prunes; after it, its own lists and function again."""
+    from trafilatura import main_extractor
+    from trafilatura.htmlprocessing import prune_unwanted_nodes
+
+    seen = []
+    original = fast._Lazy.__call__
+
+    def counting(self, tree):
+        seen.append(self.known.original)
+        return original(self, tree)
+
+    fast._Lazy.__call__ = counting
+    try:
+        for order in range(0, len(TRICKY_BLOCKS), 4):
+            page = tricky_page(order)
+            assert fast.extract_text(page, None, OPTIONS) == fast.plain_extract(page, None, OPTIONS)
+            assert main_extractor.prune_unwanted_nodes is prune_unwanted_nodes
+    finally:
+        fast._Lazy.__call__ = original
+    x = trafilatura.xpaths
+    assert {id(e) for e in seen} == {id(x.DISCARD_IMAGE_ELEMENTS[0]), id(x.TEASER_DISCARD_XPATH[0]),
+                                     id(x.PRECISION_DISCARD_XPATH[1])}
+
+
+def test_justext_input_made_again_equals_the_copy_trafilatura_keeps():
+    """copies: the cleaned tree made again from the raw tree after the main pass is _prepare_tree's backup."""
+    from lxml.etree import tostring
+    from trafilatura.core import _prepare_tree
+    from trafilatura.htmlprocessing import tree_cleaning
+    from trafilatura.main_extractor import extract_content
+
+    for html, url in shared_pages(step=17) + sample_pages()[:6]:
+        opts = fast._options(url, True)
+        tree = fast._load_html(html, opts.max_file_size)
+        cleaned, backup = _prepare_tree(tree, opts, url)
+        body, text = extract_content(cleaned, opts)
+        fast._fallback_unchanged(tree, body, text, opts)
+        assert tostring(tree_cleaning(copy(tree), opts)) == tostring(backup), url

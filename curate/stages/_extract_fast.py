@@ -26,6 +26,15 @@ result is known in advance:
   elements are deleted in the same order. Where an expression tests the first of two attributes
   (``re:test(@id|@class, ...)``) and the two disagree, lxml evaluates trafilatura's own expression.
   ``compare_extraction`` is followed line by line (``_compare_extraction``) to hand it that prune.
+* **main_prunes** (exact): the other prunes of each candidate body in ``extract_content``
+  (``prune_unwanted_sections``: ``DISCARD_IMAGE_ELEMENTS``, ``TEASER_DISCARD_XPATH`` and the second expression
+  of ``PRECISION_DISCARD_XPATH``, whose ``re:test`` calls cost as the precision prune's) select their elements
+  with the same kind of Python tests, made when trafilatura evaluates the expression (``_Lazy``): trafilatura's
+  ``prune_unwanted_nodes`` is handed lists holding them during the call (``_main_pass``).
+* **body_first** (exact): ``_extract`` tries the ``BODY_XPATH`` expressions in turn and reads only the first
+  element each selects; the three that call ``re:test`` on every ``article``/``div``/``main``/``section``
+  element of the page are replaced, during the call, by a walk in document order that stops at the first
+  element passing the same tests (``_First``, :func:`_known_bodies`).
 * **parse** (exact): the page is parsed as ``trafilatura.utils.load_html`` parses it (line by line,
   ``_load_html``; its regex removal of invalid XML characters only where ``in`` finds one) with a parser
   of the same options whose element classes are chosen in C (``ElementDefaultClassLookup``: every element
@@ -33,6 +42,10 @@ result is known in advance:
   (millions per thousand pages, most of them for the XPath prunes' ``re:test`` arguments). Only the
   form-specific subclasses (``FormElement``, ``InputElement``, ...) are gone; trafilatura and readability
   use none of their extras. The copies trafilatura makes keep the parser.
+* **copies** (exact): ``_prepare_tree`` copies the cleaned tree before converting its tags, for justext in
+  ``compare_extraction``; that copy is made only where justext is tried (a few pages in a hundred), by cleaning
+  a copy of the raw tree again (the raw tree is not changed in between, and the cleaning depends on nothing
+  else).
 * **trim** (exact): ``<script>`` (except JSON-LD, which trafilatura reads to detect forum
   threads), ``<style>`` and ``<fencedframe>`` are dropped right after parsing: both ``tree_cleaning`` and
   readability drop them, and the prunes' expressions never look below them.
@@ -48,7 +61,7 @@ Kept free of pyarrow and of the rest of curate: the extraction child process imp
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from copy import copy
 from typing import Any
@@ -58,7 +71,7 @@ from lxml.etree import ElementDefaultClassLookup, XPath, tostring
 from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HTMLParser, HtmlProcessingInstruction, fromstring
 from trafilatura import external, main_extractor, xpaths
 from trafilatura.core import _forum_thread_page, _prepare_tree, determine_returnstring
-from trafilatura.htmlprocessing import prune_unwanted_nodes
+from trafilatura.htmlprocessing import convert_tags, prune_unwanted_nodes, tree_cleaning
 from trafilatura.main_extractor import extract_content
 from trafilatura.metadata import Document
 from trafilatura.settings import DEFAULT_CONFIG, Extractor
@@ -75,15 +88,16 @@ from trafilatura.utils import (
 from trafilatura.xml import delete_element
 
 __all__ = ["ALL_ROUTES", "DEFAULT_ROUTES", "VERIFIED_VERSIONS", "clear_caches", "extract_text", "plain_extract",
-           "supported"]
+           "regex_caches", "set_regex_caches", "supported"]
 
 #: trafilatura versions whose ``bare_extraction`` this module follows (checked against plain trafilatura on
 #: the shared extraction pages and by ``tests/test_extract_fast.py``); any other version takes the plain path
 VERIFIED_VERSIONS = frozenset({"2.3.1"})
-ALL_ROUTES = frozenset({"prefilter", "skip_fallback", "trim", "python_prunes", "parse"})
+ALL_ROUTES = frozenset({"prefilter", "skip_fallback", "trim", "python_prunes", "parse", "main_prunes",
+                        "body_first", "copies"})
 #: "prefilter" only matters for XPath prunes that "python_prunes" does not cover (it covers all it knew);
 #: "trim" saves time once the prunes are cheap (bench_extract_routes.py: 1.65x with it, 1.41x without)
-DEFAULT_ROUTES = frozenset({"skip_fallback", "python_prunes", "parse", "trim"})
+DEFAULT_ROUTES = frozenset({"skip_fallback", "python_prunes", "parse", "trim", "main_prunes", "body_first", "copies"})
 
 #: the keyword arguments every extraction passes besides ``ExtractConfig``'s options
 FIXED_OPTIONS: dict[str, Any] = {"include_comments": False, "deduplicate": False, "with_metadata": False}
@@ -274,7 +288,31 @@ def _known_prunes() -> dict[str, list[_KnownPrune]]:
             return hidden.either(ident_value, get("style"))
         return test
 
+    def precision(bottom: _Regex, link: _Regex) -> Any:
+        def test(elem: Any, tag: str, get: Any) -> bool:
+            if "border" in (get("style") or ""):
+                return True
+            ident_value, klass_value, ambiguous = get("id"), get("class"), False
+            for regex in (bottom, link):  # re:test(@id|@class, ...) or re:test(@id|@class, ...)
+                try:
+                    if regex.either(ident_value, klass_value):
+                        return True
+                except _Ambiguous:
+                    ambiguous = True
+            if ambiguous:
+                raise _Ambiguous
+            return False
+        return test
+
+    def teaser(elem: Any, tag: str, get: Any) -> bool:
+        return ("teaser" in (get("id") or "").replace("T", "t")
+                or "teaser" in (get("class") or "").replace("T", "t"))
+
+    def caption(elem: Any, tag: str, get: Any) -> bool:
+        return "caption" in (get("id") or "") or "caption" in (get("class") or "")
+
     x = xpaths
+    overall_head = ".//*[self::div or self::item or self::list or self::p or self::section or self::span]["
     return {
         "raw": [
             _KnownPrune(x.RAW_TREE_PRUNE_XPATH, 0, ".//*[self::div or self::section or self::aside][ re:test(@id, "
@@ -303,20 +341,100 @@ def _known_prunes() -> dict[str, list[_KnownPrune]]:
                         "contains(@style, 'display: none') or re:test(@id, '{}') or re:test(@class, '{}') or "
                         "@aria-hidden='true']", None, overall_hidden),
         ],
+        # extract_content's other prunes of each candidate body (prune_unwanted_sections), one list each
+        "precision": [
+            _KnownPrune(x.PRECISION_DISCARD_XPATH, 1, overall_head + " re:test(@id|@class, '{}') or "
+                        "re:test(@id|@class, '{}') or contains(@style, 'border')]", overall_tags, precision),
+        ],
+        "teaser": [
+            _KnownPrune(x.TEASER_DISCARD_XPATH, 0, overall_head + " contains(translate(@id, 'T', 't'), 'teaser') or "
+                        "contains(translate(@class, 'T', 't'), 'teaser')]", overall_tags, lambda: teaser),
+        ],
+        "image": [
+            _KnownPrune(x.DISCARD_IMAGE_ELEMENTS, 0, overall_head + " contains(@id, 'caption') or "
+                        "contains(@class, 'caption')]", overall_tags, lambda: caption),
+        ],
     }
 
 
 _KNOWN_PRUNES = _known_prunes()
 
 
+def _known_bodies() -> list[_KnownPrune | None]:
+    """``BODY_XPATH`` (the candidate main-content containers ``_extract`` tries in turn), as Python tests where
+    an expression calls ``re:test`` (the others stay XPaths: None). Each of these expressions is
+    ``(.//*[T][P])[1]`` or ``.//*[T][P][1]``, and ``_extract`` takes the first element of its result: both are
+    the first element below the context, in document order, whose tag is in T and for which P holds (the
+    first such element of the page is also the first such child of its parent)."""
+    article_tags = frozenset({"article", "div", "main", "section"})
+    head = ".//*[self::article or self::div or self::main or self::section]["
+
+    def article(ident: _Regex, klass: _Regex) -> Any:
+        def test(elem: Any, tag: str, get: Any) -> bool:
+            klass_value, ident_value = get("class"), get("id")
+            return (klass_value in ("post", "entry") or get("itemprop") == "articleBody"
+                    or ident_value == "articleContent" or ident(ident_value) or klass(klass_value))
+        return test
+
+    def story(ident: _Regex, klass: _Regex) -> Any:
+        def test(elem: Any, tag: str, get: Any) -> bool:
+            klass_value, ident_value = get("class"), get("id")
+            return (get("role") == "article" or ident_value in ("article", "story")
+                    or klass_value in ("postarea", "art-postcontent", "text", "cell", "story")
+                    or ident(ident_value) or _FULLTEXT(klass_value) or klass(klass_value))
+        return test
+
+    def content(ident: _Regex, klass: _Regex) -> Any:
+        def test(elem: Any, tag: str, get: Any) -> bool:
+            klass_value, ident_value = get("class") or "", get("id") or ""
+            return (ident_value == "content" or klass_value == "content" or ident(ident_value) or klass(klass_value)
+                    or "main-content" in ident_value.replace("C", "c").replace("M", "m")
+                    or "main-content" in klass_value.replace("C", "c").replace("M", "m")
+                    or "page-content" in klass_value.replace("C", "c").replace("P", "p"))
+        return test
+
+    x = xpaths.BODY_XPATH
+    known = {
+        0: _KnownPrune(x, 0, head + " @class='post' or @class='entry' or @itemprop='articleBody' or "
+                       "@id='articleContent' or re:test(@id, '{}') or re:test(@class, '{}') ][1]", article_tags,
+                       article),
+        2: _KnownPrune(x, 2, "(" + head + " @role='article' or @id='article' or @id='story' or @class='postarea' or "
+                       "@class='art-postcontent' or @class='text' or @class='cell' or @class='story' or "
+                       "re:test(@id, '{}') or re:test(@class, 'fulltext', 'i') or re:test(@class, '{}') ])[1]",
+                       article_tags, story),
+        3: _KnownPrune(x, 3, "(" + head + " @id='content' or @class='content' or re:test(@id, '{}') or "
+                       "re:test(@class, '{}') or contains(translate(@id, 'CM','cm'), 'main-content') or "
+                       "contains(translate(@class, 'CM','cm'), 'main-content') or "
+                       "contains(translate(@class, 'CP','cp'), 'page-content') ])[1]", article_tags, content),
+    }
+    return [known.get(index) for index in range(len(x))]
+
+
+_FULLTEXT = _Regex(re.compile("fulltext", re.IGNORECASE))  # lxml's re:test(..., 'fulltext', 'i')
+_KNOWN_BODIES = _known_bodies()
+
+
+def _regexes() -> list[_Regex]:
+    found = [regex for prunes in _KNOWN_PRUNES.values() for prune in prunes for regex in prune.regexes]
+    found += [regex for body in _KNOWN_BODIES if body is not None for regex in body.regexes]
+    return found + [_FULLTEXT] + ([_CLASS_SEARCH] if _CLASS_SEARCH is not None else [])
+
+
 def clear_caches() -> None:
     """Forget the regex results remembered per attribute value (benchmarks: each round starts cold)."""
-    for prunes in _KNOWN_PRUNES.values():
-        for prune in prunes:
-            for regex in prune.regexes:
-                regex.known.clear()
-    if _CLASS_SEARCH is not None:
-        _CLASS_SEARCH.known.clear()
+    for regex in _regexes():
+        regex.known.clear()
+
+
+def regex_caches(fresh: bool = False) -> list[dict[str, bool]]:
+    """The regex results remembered per attribute value (new, empty ones if ``fresh``), for
+    :func:`set_regex_caches`: benchmarks give each route its own."""
+    return [{} if fresh else regex.known for regex in _regexes()]
+
+
+def set_regex_caches(caches: list[dict[str, bool]]) -> None:
+    for regex, known in zip(_regexes(), caches, strict=True):
+        regex.known = known
 
 
 def _attached(elem: Any, root: Any) -> bool:
@@ -368,29 +486,95 @@ def _prune_known(tree: Any, prunes: list[_KnownPrune]) -> Any:
 
 
 @contextmanager
-def _main_pass_prunes(overall: list[_KnownPrune] | None) -> Iterator[None]:
-    """While extract_content runs: its precision prune (``prune_unwanted_sections`` calls
-    ``prune_unwanted_nodes(tree, OVERALL_DISCARD_XPATH, with_backup=True)`` on each candidate body) given the
-    elements the Python tests select instead of evaluating the expressions (the costliest XPath of the main
-    pass: ``re:test`` calls on every element). trafilatura's own ``prune_unwanted_nodes`` still decides and
-    deletes (its guard against removing too much text included); every other call goes to it unchanged.
-    Swapped in the module for the call only: the replacement returns what the original returns, so a plain
-    ``trafilatura.extract`` running meanwhile in another thread gets the same result."""
-    if overall is None or main_extractor.prune_unwanted_nodes is not prune_unwanted_nodes:
-        yield  # not verified for this trafilatura, or swapped already (a call in another thread)
-        return
+def _main_pass(overall: list[_KnownPrune] | None, lists: list[tuple[list[XPath], list[Any]]],
+               bodies: list[Any] | None) -> Iterator[None]:
+    """While extract_content runs: its prunes of each candidate body (``prune_unwanted_sections`` calls
+    ``prune_unwanted_nodes`` with ``OVERALL_DISCARD_XPATH`` (with_backup: its guard against removing too much
+    text), ``DISCARD_IMAGE_ELEMENTS``, ``TEASER_DISCARD_XPATH`` and ``PRECISION_DISCARD_XPATH``) given what the
+    Python tests select instead of the expressions (``overall``; ``lists``: (trafilatura's list, the list given
+    instead)), and the candidate bodies (``BODY_XPATH``) found by the Python tests (``bodies``).
+    trafilatura's own ``prune_unwanted_nodes`` still decides and deletes; every other call goes to it unchanged.
+    Swapped in the module for the call only: the replacements return what the originals return (for
+    ``BODY_XPATH``: its first element, all that ``_extract`` reads), so a plain ``trafilatura.extract`` running
+    meanwhile in another thread gets the same result."""
+    swap_prune = ((overall is not None or bool(lists))
+                  and main_extractor.prune_unwanted_nodes is prune_unwanted_nodes)
+    swap_body = bodies is not None and main_extractor.BODY_XPATH is xpaths.BODY_XPATH
+    # not verified for this trafilatura, or swapped already (a call in another thread): nothing to do
+    if swap_prune:
+        def prune(tree: Any, nodelist: list[Any], with_backup: bool = False) -> Any:
+            if nodelist is xpaths.OVERALL_DISCARD_XPATH and with_backup and overall is not None:
+                nodelist = [known.original if chosen is None else _Selected(chosen)
+                            for known, chosen in zip(overall, _select_known(tree, overall), strict=True)]
+            else:
+                for theirs, mine in lists:
+                    if nodelist is theirs:
+                        nodelist = mine
+                        break
+            return prune_unwanted_nodes(tree, nodelist, with_backup)
 
-    def prune(tree: Any, nodelist: list[Any], with_backup: bool = False) -> Any:
-        if nodelist is xpaths.OVERALL_DISCARD_XPATH and with_backup:
-            nodelist = [known.original if chosen is None else _Selected(chosen)
-                        for known, chosen in zip(overall, _select_known(tree, overall), strict=True)]
-        return prune_unwanted_nodes(tree, nodelist, with_backup)
-
-    main_extractor.prune_unwanted_nodes = prune
+        main_extractor.prune_unwanted_nodes = prune
+    if swap_body:
+        main_extractor.BODY_XPATH = bodies
     try:
         yield
     finally:
-        main_extractor.prune_unwanted_nodes = prune_unwanted_nodes
+        if swap_prune:
+            main_extractor.prune_unwanted_nodes = prune_unwanted_nodes
+        if swap_body:
+            main_extractor.BODY_XPATH = xpaths.BODY_XPATH
+
+
+class _Lazy:
+    """An expression whose elements the Python test selects when it is evaluated (``expression(tree)``),
+    in document order; trafilatura's expression where the test is ambiguous."""
+
+    def __init__(self, known: _KnownPrune) -> None:
+        self.known = known
+
+    def __call__(self, tree: Any) -> list[Any]:
+        chosen = _select_known(tree, [self.known])[0]
+        return self.known.original(tree) if chosen is None else chosen
+
+
+class _First:
+    """A ``BODY_XPATH`` expression as ``_extract`` reads it (:func:`_known_bodies`): its first element (in a
+    list), or nothing."""
+
+    def __init__(self, known: _KnownPrune) -> None:
+        assert known.bare_false and known.tags is not None
+        self.known, self.tags, self.test = known, tuple(known.tags), known.test
+
+    def __call__(self, tree: Any) -> list[Any]:
+        test = self.test
+        for elem in tree.iterdescendants(*self.tags):
+            items = elem.items()
+            if items and test(elem, elem.tag, dict(items).get):
+                return [elem]
+        return []
+
+
+def _main_pass_lists() -> list[tuple[list[XPath], list[Any]]]:
+    """(trafilatura's list, the list given instead) for the main pass's other prunes ("main_prunes")."""
+    lists = []
+    for name, theirs in (("image", xpaths.DISCARD_IMAGE_ELEMENTS), ("teaser", xpaths.TEASER_DISCARD_XPATH),
+                         ("precision", xpaths.PRECISION_DISCARD_XPATH)):
+        known = {id(prune.original): prune for prune in _KNOWN_PRUNES[name] if prune.ok}
+        lists.append((theirs, [_Lazy(known[id(expression)]) if id(expression) in known else expression
+                               for expression in theirs]))
+    return lists
+
+
+def _main_pass_bodies() -> list[Any] | None:
+    """``BODY_XPATH`` with the expressions of :func:`_known_bodies` as :class:`_First` ("body_first")."""
+    if not all(known is None or (known.ok and known.bare_false) for known in _KNOWN_BODIES):
+        return None
+    return [expression if known is None else _First(known)
+            for expression, known in zip(xpaths.BODY_XPATH, _KNOWN_BODIES, strict=True)]
+
+
+_MAIN_PASS_LISTS = _main_pass_lists()
+_MAIN_PASS_BODIES = _main_pass_bodies()
 
 
 class _Selected:
@@ -571,12 +755,16 @@ def _python_prunes(*names: str) -> list[_KnownPrune] | None:
     return prunes if all(prune.ok for prune in prunes) else None
 
 
-def _compare_extraction(cleaned_tree: Any, raw_tree: Any, body: Any, text: str, options: Extractor,
-                        overall: list[_KnownPrune]) -> tuple[Any, str]:
+def _compare_extraction(cleaned_tree: Callable[[], Any], raw_tree: Any, body: Any, text: str, options: Extractor,
+                        overall: list[_KnownPrune] | None) -> tuple[Any, str]:
     """``external.compare_extraction`` for focus "precision", line by line, with the precision prune of
-    ``raw_tree`` by :func:`_prune_known` (the same elements removed)."""
+    ``raw_tree`` by :func:`_prune_known` (the same elements removed) unless ``overall`` is None;
+    ``cleaned_tree()`` returns justext's input, asked only if justext is tried."""
     len_text = len(text)
-    raw_tree = _prune_known(raw_tree, overall)
+    if overall is None:
+        raw_tree = prune_unwanted_nodes(raw_tree, xpaths.OVERALL_DISCARD_XPATH)
+    else:
+        raw_tree = _prune_known(raw_tree, overall)
     temppost_algo = external.try_readability(raw_tree)
     algo_text = trim(tostring(temppost_algo, method="text", encoding="utf-8").decode("utf-8"))
     len_algo = len(algo_text)
@@ -585,7 +773,7 @@ def _compare_extraction(cleaned_tree: Any, raw_tree: Any, body: Any, text: str, 
         body, text, len_text = temppost_algo, algo_text, len_algo
     unclean = bool(body.xpath(external.SANITIZED_XPATH))
     if unclean or len_text < options.min_extracted_size:
-        body2, text2 = external.justext_rescue(cleaned_tree, options)
+        body2, text2 = external.justext_rescue(cleaned_tree(), options)
         len_text2 = len(text2)
         if unclean:
             accept = len_text <= external.JUSTEXT_OVERRIDE_RATIO * len_text2 and (
@@ -651,19 +839,29 @@ def extract_text(html: str, url: str | None, options: dict[str, Any],
         else:
             tree = _prune(tree, xpaths.RAW_TREE_PRUNE_XPATH, prefilter)
             tree = _prune(tree, xpaths.REMOVE_COMMENTS_AND_LISTS_XPATH, prefilter)
-        cleaned, backup = _prepare_tree(tree, opts, url)
+        if "copies" in routes:
+            # _prepare_tree without its copy of the cleaned tree (justext's input): made again, from the raw
+            # tree as it is here, only where justext is tried (the raw tree is left alone until then)
+            cleaned = convert_tags(tree_cleaning(copy(tree), opts), opts, url)
+            backup = None
+        else:
+            cleaned, backup = _prepare_tree(tree, opts, url)
         if not is_forum:
             if comments is not None:
                 cleaned = _prune_known(cleaned, comments)
             else:
                 cleaned = _prune(cleaned, xpaths.REMOVE_COMMENTS_XPATH, prefilter)
-        with _main_pass_prunes(overall):
+        with _main_pass(overall, _MAIN_PASS_LISTS if "main_prunes" in routes else [],
+                        _MAIN_PASS_BODIES if "body_first" in routes else None):
             body, text = extract_content(cleaned, opts)
         if "skip_fallback" not in routes or not _fallback_unchanged(tree, body, text, opts):
-            if overall is None:
+            if overall is None and backup is not None:
                 body, text = external.compare_extraction(backup, copy(tree), body, text, opts)
             else:
-                body, text = _compare_extraction(backup, copy(tree), body, text, opts, overall)
+                def justext_input() -> Any:
+                    return tree_cleaning(copy(tree), opts) if backup is None else backup
+
+                body, text = _compare_extraction(justext_input, copy(tree), body, text, opts, overall)
         if len(text) < opts.min_output_size and 0 < opts.min_output_comm_size:
             raise ValueError("text not long enough")
     except (TypeError, ValueError):
