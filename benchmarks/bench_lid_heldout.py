@@ -2,8 +2,9 @@
 
 The data is ``benchmarks/bench_langid.py``'s (``../shared/data/langid``, or ``CURATE_SHARED_DATA``):
 28 target files and ``distractors/`` (45 regional, minority and neighbour languages). Targets are
-split by line: the first half of each file is the *derive* half (``scripts/derive_lid_thresholds.py``
-derives the per-language calibration in ``language_configs/`` from it; the tuning here uses it too),
+split by line: the first half of each file is the *derive* half (``scripts/derive_lid_thresholds.py``,
+``derive_lid_cluster_priors.py`` and ``derive_lid_word_agreement.py`` derive the per-language calibration in
+``language_configs/`` from it, reading no distractor; the tuning here uses it too),
 the second half is only ever evaluated. Distractor languages are split into ``--folds`` folds
 (sorted codes dealt round-robin).
 
