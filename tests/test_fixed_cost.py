@@ -319,3 +319,36 @@ def test_a_dead_plotting_process_leaves_the_plots_to_this_one(tmp_path):
             plots.write_plots(str(tmp_path), {"language_rows": [{"documents": 1}]})
     finally:
         plots.stop()
+
+
+def test_numba_is_imported_at_the_first_kernel_call_not_with_the_pipeline():
+    code = ("import sys; import curate.cli, curate.config, curate.pipeline, curate.filters.gopher;"
+            "import curate.py3langid_fast, curate.dedup.minhash;"
+            "assert 'numba' not in sys.modules, 'numba imported with the pipeline';"
+            "from curate import jit; jit.import_in_background(); jit._background.join();"
+            "assert 'numba' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_kernel_compiles_its_callees_first(tmp_path):
+    """numba types a call to another kernel only when the callee is a dispatcher: the first call compiles the
+    callees and puts their dispatchers in the caller's globals; results are the Python functions'."""
+    from curate import jit
+
+    if not jit.HAVE_NUMBA:
+        pytest.skip("numba is not installed")
+    module = tmp_path / "kernels_example.py"
+    module.write_text("from curate.jit import njit\n\n"
+                      "@njit\ndef square(x):\n    return x * x\n\n"
+                      "@njit\ndef sum_of_squares(values):\n    total = 0\n"
+                      "    for v in values:\n        total += square(v)\n    return total\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import kernels_example as k
+    finally:
+        sys.path.remove(str(tmp_path))
+    values = np.arange(10, dtype=np.int64)
+    assert isinstance(k.square, jit._Kernel) and k.sum_of_squares._compiled is None
+    assert k.sum_of_squares(values) == sum(int(v) * int(v) for v in values) == 285
+    assert type(k.square).__name__ == "CPUDispatcher"  # the callee's global is now numba's dispatcher
+    assert type(k.sum_of_squares._compiled).__name__ == "CPUDispatcher"

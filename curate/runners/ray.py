@@ -19,17 +19,17 @@ Ray Data requires an explicit batch size where GPUs are requested: GPU pools get
 (a reader batch may then reach them cut in two where a shard's short last batch meets the next; each
 part is processed on its own and the driver counts rows per batch, as for any block Ray splits).
 
-Resume and faults: the reader tags every row with its shard, its batch number, the batch's size and
-whether it is the shard's last batch; workers return those tags with each work file they write, and the
-driver, streaming the results (``iter_rows``), writes a shard's completion marker as soon as all its
-batches are on disk. Retries are bounded by ``ray.max_retries`` (reader task retries, worker restarts,
-retries of a dead worker's batches) and counted in stats.json under ``retries``: ``worker_restarts`` from the
-files that restarted workers of every pool leave in the attempt's ``_work/restarts/<attempt>/`` as they start
-(:func:`_note_restart`), ``batches_redelivered`` from work files reported twice. The bounds go to Ray as static remote arguments of each ``map_batches``
-(``max_retries`` for the reader tasks, ``max_restarts`` and ``max_task_retries`` for the actors), since
-Ray Data's own defaults retry for ever (-1). Ray 2.60 deprecates ``ray_remote_args_fn`` and the
-``**ray_remote_args`` catch-all alike (both to be removed in 2.64) without a named parameter for these
-bounds yet; when one comes, pass the same three numbers through it.
+Resume and faults: the reader tags every row with its shard, its batch number, the batch's size and whether it
+is the shard's last batch; workers return those tags with each work file they write, and the driver, streaming
+the results (``iter_rows``), writes a shard's completion marker as soon as all its batches are on disk. Retries
+are bounded by ``ray.max_retries`` (reader task retries, worker restarts, retries of a dead worker's batches)
+and counted in stats.json under ``retries``: ``worker_restarts`` from the files that restarted workers of every
+pool leave in the attempt's ``_work/restarts/<attempt>/`` as they start (:func:`_note_restart`),
+``batches_redelivered`` from work files reported twice. The bounds go to Ray as static remote arguments of each
+``map_batches`` (``max_retries`` for the reader tasks, ``max_restarts`` and ``max_task_retries`` for the
+actors), since Ray Data's own defaults retry for ever (-1). Ray 2.60 deprecates ``ray_remote_args_fn`` and the
+``**ray_remote_args`` catch-all alike (both to be removed in 2.64) without a named parameter for these bounds
+yet; when one comes, pass the same three numbers through it.
 """
 
 from __future__ import annotations
