@@ -43,9 +43,10 @@ MIN_TEXTS = 20
 DERIVED_ON = "2026-12-06"
 OUTPUT = REPO / "language_configs" / "lid_thresholds" / "word_agreement.yaml"
 HEADER = """\
-# Word agreement thresholds of curate.lid (issue 19): a text of 3-30 words labelled a target language is
-# refused when fewer than this share of its words, each labelled alone by fastText lid.176, are that
-# language (0 or absent: no test). Written by scripts/derive_lid_word_agreement.py --write; do not edit.
+# Word agreement thresholds of curate.lid (issue 19): a short text (WORD_AGREEMENT_MIN_WORDS to
+# WORD_AGREEMENT_MAX_WORDS words) labelled a target language is refused when fewer than this share of its
+# words, each labelled alone by fastText lid.176, are that language (0 or absent: no test). Written by
+# scripts/derive_lid_word_agreement.py --write; do not edit.
 """
 
 
@@ -93,9 +94,12 @@ def derive(path: Path) -> dict[str, float]:
 
 
 def render(values: dict[str, float]) -> str:
+    from curate.lid import WORD_AGREEMENT_MAX_WORDS, WORD_AGREEMENT_MIN_WORDS
+
     source = (f"scripts/derive_lid_word_agreement.py ({DERIVED_ON}): the {QUANTILE:.0%} quantile of the share of a "
               "sentence's words that lid.176 labels the language alone, over the first half of "
-              "shared/data/langid/<code>.txt (its sentences of 3-30 words that step 5 vets labelled the language; "
+              f"shared/data/langid/<code>.txt (its sentences of {WORD_AGREEMENT_MIN_WORDS}-{WORD_AGREEMENT_MAX_WORDS} "
+              "words that step 5 vets labelled the language; "
               f"none with fewer than {MIN_TEXTS}), rounded down to 3 decimals")
     lines = [HEADER, f'source: "{source}"', f"quantile: {QUANTILE}", "thresholds:"]
     lines += [f"  {code}: {value}" for code, value in values.items()]
