@@ -102,6 +102,10 @@ def test_readability_bound_counts_video_frames_and_leaves_out_scripts():
         b"<div class='sidebar'>" + b"Werbung " * 300 + b"</div></body>")
     tree = trafilatura.utils.load_html(page.decode())
     plain_length = len(trafilatura.utils.trim(tree.text_content()))
+    from lxml.etree import XPath
+
+    dropped = XPath(".//script | .//style | .//fencedframe")(tree)
+    assert [e for e in tree.iterdescendants(fast._READABILITY_DROPS, "iframe") if e.tag != "iframe"] == dropped
     first, second = fast._readability_bounds(tree)
     assert first < plain_length - 5000 + 5  # the script's text is not readability's
     assert second <= first - len("Werbung") * 300 + 5  # the sidebar goes in the precision prune
@@ -265,6 +269,8 @@ def test_repair_faulty_html_as_trafilatura():
     from trafilatura.utils import repair_faulty_html
 
     for page in ("<!DOCTYPE html/>\n<html><body><p>x</p></body></html>", "<html/>\n<body><p>x</p></body>",
+                 "<!DOCTYPE html/><html><body><p>ohne Zeilenumbruch</p></body></html>",
+                 "<!doctype html>\n<html><body><p>x</p></body></html>", "<!DOCTYPE html>",
                  "<html><body><p>a\x00b\x1f\ufffe c</p></body></html>", "<html><body><p>\x0c</p></body></html>",
                  "<html><body><p>sauber</p></body></html>"):
         assert fast._repair_faulty_html(page, page[:50].lower()) == repair_faulty_html(page, page[:50].lower())

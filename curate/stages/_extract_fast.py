@@ -617,10 +617,9 @@ def _overall_class_tokens() -> re.Pattern[str] | None:
 
 _CLASS_TOKENS = _overall_class_tokens()
 _PRUNED_TAGS = ("div", "p", "section", "span")
-_READABILITY_DROPS = XPath(".//script | .//style | .//fencedframe")  # readability_lxml Document.summary
+_READABILITY_DROPS = ("script", "style", "fencedframe")  # readability_lxml Document.summary drops these
 #: XML's normalize-space collapses fewer characters than str.split, so its length is never below trim()'s
 _TEXT_LENGTH = XPath("string-length(normalize-space(.))")
-_IFRAMES = XPath("count(.//iframe)")
 _P_TEXT = XPath(".//p//text()")
 
 
@@ -657,9 +656,14 @@ def _readability_bounds(tree: Any) -> Iterator[int]:
             total += counts[elem]
         return total
 
-    dropped = _READABILITY_DROPS(tree)
+    dropped, iframes = [], 0  # .//script | .//style | .//fencedframe, and count(.//iframe), in one walk
+    for elem in tree.iterdescendants(_READABILITY_DROPS, "iframe"):
+        if elem.tag == "iframe":
+            iframes += 1
+        else:
+            dropped.append(elem)
     dropped_count = non_space(dropped)
-    bound = int(_TEXT_LENGTH(tree)) + _VIDEO_TEXT * int(_IFRAMES(tree)) - dropped_count
+    bound = int(_TEXT_LENGTH(tree)) + _VIDEO_TEXT * iframes - dropped_count
     yield bound
     if _CLASS_SEARCH is not None:
         pruned = [elem for elem in tree.iter(_PRUNED_TAGS) if _CLASS_SEARCH(elem.get("class") or "")]
@@ -703,9 +707,14 @@ def _repair_faulty_html(html: str, beginning: str) -> str:
     whole page) only where one of them is in the page (``in``: a C scan per character)."""
     if not _INVALID_AS_ANALYSED or any(char in html for char in _INVALID_XML_CHARS):
         return repair_faulty_html(html, beginning)
-    if "doctype" in beginning:
-        firstline, _, rest = html.partition("\n")
-        html = DOCTYPE_TAG.sub("", firstline, count=1) + "\n" + rest
+    if "doctype" in beginning:  # the first line less a self-closed doctype; the page is copied only if it has one
+        end = html.find("\n")
+        firstline = html if end < 0 else html[:end]
+        fixed = DOCTYPE_TAG.sub("", firstline, count=1)
+        if end < 0:
+            html = fixed + "\n"
+        elif fixed != firstline:
+            html = fixed + html[end:]
     for line in html[:4096].splitlines()[:4]:
         if "<html" in line and line.endswith("/>"):
             html = FAULTY_HTML.sub(r"\1>", html, count=1)
