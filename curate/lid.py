@@ -79,6 +79,7 @@ from curate.py3langid_fast import Py3LangIdScorer
 
 __all__ = [
     "CLUSTERS",
+    "DECISION_CLUSTERS",
     "LanguageIdentifier",
     "LidResult",
     "Priors",
@@ -197,11 +198,9 @@ WORD_AGREEMENT_MIN_WORDS = 3
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
 #: Confusable clusters, from the issue (hr/bs/sr/sh, cs/sk, gl/pt/es, ca/es, lb/de/nl, da/nb/nn, mt/it);
-#: gl/pt/es and ca/es share Spanish, so they are one cluster. Issue 19 adds Bulgarian's Cyrillic neighbours
-#: that both models name (Macedonian, Russian, Ukrainian, Belarusian): before, step 5 weighed them only by
-#: the mixture's margin and refused 25 of the 150 held-out Bulgarian sentences (bg -> ru 14, mk 10); as a
-#: cluster (both models' odds, justext's stop-words) 7 (sentence F1 0.909 -> 0.966, shared/data/langid
-#: eval half; no Macedonian, Russian, Ukrainian or Rusyn sentence labelled bg before or after).
+#: gl/pt/es and ca/es share Spanish, so they are one cluster. A non-target member's page may be relabelled
+#: its cluster's target, so the prefilter (:func:`curate.stages.prefilter.possible_languages`) keeps pages
+#: that name one.
 CLUSTERS: tuple[tuple[str, ...], ...] = (
     ("hr", "bs", "sr"),
     ("cs", "sk"),
@@ -209,9 +208,15 @@ CLUSTERS: tuple[tuple[str, ...], ...] = (
     ("lb", "de", "nl"),
     ("da", "nb", "nn"),
     ("mt", "it"),
-    ("bg", "mk", "ru", "uk", "be"),
 )
-_CLUSTER_OF: dict[str, tuple[str, ...]] = {code: cluster for cluster in CLUSTERS for code in cluster}
+#: Step 3 also decides Bulgarian against its Cyrillic neighbours that both models name (Macedonian, Russian,
+#: Ukrainian, Belarusian) as a cluster (issue 19): before, step 5 weighed them only by the mixture's margin and
+#: refused 25 of the 150 held-out Bulgarian sentences (bg -> ru 14, mk 10); as a cluster (both models' odds,
+#: justext's stop-words) 7 (sentence F1 0.909 -> 0.966, shared/data/langid eval half; no Macedonian, Russian,
+#: Ukrainian or Rusyn sentence labelled bg before or after). Not one of :data:`CLUSTERS`: a page CLD2 or its
+#: author calls Russian is too rarely Bulgarian for the prefilter to extract every Russian page.
+DECISION_CLUSTERS: tuple[tuple[str, ...], ...] = (*CLUSTERS, ("bg", "mk", "ru", "uk", "be"))
+_CLUSTER_OF: dict[str, tuple[str, ...]] = {code: cluster for cluster in DECISION_CLUSTERS for code in cluster}
 #: fastText labels that always get a second opinion: the cluster members and fastText's own names for them,
 #: except Bulgarian's non-target neighbours: a text fastText is sure is Russian, Ukrainian, Belarusian or
 #: Macedonian keeps that label at once, as before they joined a cluster (the same labels on all of
@@ -330,7 +335,7 @@ def cluster_stopwords() -> dict[tuple[str, ...], dict[str, str]]:
             words |= {w.translate(_SERBIAN_LATIN) for w in words}
         lists[code] = words
     out: dict[tuple[str, ...], dict[str, str]] = {}
-    for cluster in CLUSTERS:
+    for cluster in DECISION_CLUSTERS:
         out[cluster] = {}
         for code in cluster:
             others = set().union(*(lists[o] for o in cluster if o != code))
@@ -342,7 +347,7 @@ def cluster_stopwords() -> dict[tuple[str, ...], dict[str, str]]:
 def cluster_markers() -> dict[tuple[str, ...], dict[str, frozenset[str]]]:
     """Per cluster, ``word -> members that use it`` from ``language_configs/lid_markers/*.yaml``.
 
-    Each file names its ``cluster`` (one of :data:`CLUSTERS`), its ``source``, and ``markers``: keys are
+    Each file names its ``cluster`` (one of :data:`DECISION_CLUSTERS`), its ``source``, and ``markers``: keys are
     space-separated members, values lower-case words or two-word phrases (``da li``: the pair counts where
     its two words follow each other). Errors name the file and the key.
     """
@@ -354,8 +359,9 @@ def cluster_markers() -> dict[tuple[str, ...], dict[str, frozenset[str]]]:
         if not isinstance(data, dict) or set(data) != {"source", "cluster", "markers"}:
             raise ConfigError(f"{path}: expected exactly the keys cluster, markers, source")
         cluster = tuple(data["cluster"] or ())
-        if cluster not in CLUSTERS:
-            raise ConfigError(f"{path}: cluster {list(cluster)} is not one of {[list(c) for c in CLUSTERS]}")
+        if cluster not in DECISION_CLUSTERS:
+            raise ConfigError(f"{path}: cluster {list(cluster)} is not one of "
+                              f"{[list(c) for c in DECISION_CLUSTERS]}")
         words: dict[str, frozenset[str]] = out.setdefault(cluster, {})
         for key, entries in (data["markers"] or {}).items():
             members = frozenset(str(key).split())

@@ -53,11 +53,11 @@ def derive_texts(path: Path, code: str) -> list[str]:
 
 
 def derive(path: Path) -> dict[str, float]:
-    from curate.lid import CLUSTERS, TARGETS, LanguageIdentifier
+    from curate.lid import DECISION_CLUSTERS, TARGETS, LanguageIdentifier
 
     identifier = LanguageIdentifier()
     identifier.setup()
-    members = [m for cluster in CLUSTERS if all(m in TARGETS for m in cluster) for m in cluster]
+    members = [m for cluster in DECISION_CLUSTERS if all(m in TARGETS for m in cluster) for m in cluster]
     texts = [(code, text) for code in members for text in derive_texts(path, code)]
     scored = [(code, identifier.scores(text)) for code, text in texts]  # both models once
     priors = dict.fromkeys(members, 0.0)

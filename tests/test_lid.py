@@ -19,6 +19,7 @@ from curate.errors import ConfigError
 from curate.languages import load_language
 from curate.lid import (
     CLUSTERS,
+    DECISION_CLUSTERS,
     LanguageIdentifier,
     Priors,
     Py3LangIdScorer,
@@ -161,9 +162,17 @@ def test_identify_a_batch_is_each_text_alone(identifier):
     assert identifier.decide(text, ft, ranked, priors[0].languages()) == batch[0]
 
 
+def test_bulgarian_neighbours_decide_as_a_cluster_but_stay_impossible_for_the_prefilter():
+    from curate.stages.prefilter import possible_languages
+
+    assert ("bg", "mk", "ru", "uk", "be") in DECISION_CLUSTERS
+    assert not {"ru", "uk", "mk", "be"} & possible_languages(list(EU_LANGUAGES))
+    assert {"bs", "sr", "nb", "nn"} <= possible_languages(list(EU_LANGUAGES))
+
+
 def test_cluster_stopwords_are_exclusive():
     lexicon = cluster_stopwords()
-    assert set(lexicon) == set(CLUSTERS)
+    assert set(lexicon) == set(DECISION_CLUSTERS) > set(CLUSTERS)
     assert lexicon[("hr", "bs", "sr")].get("tijekom") == "hr"
     assert lexicon[("hr", "bs", "sr")].get("historija") == "bs"
     assert lexicon[("hr", "bs", "sr")].get("gde") == "sr"  # transliterated from justext's Cyrillic list
@@ -548,7 +557,8 @@ def test_scores_are_byte_identical_across_processes(tmp_path):
     import os
     import subprocess
 
-    texts = [*SENTENCES.values(), *NON_TARGETS.values(), "Awbody hes the richt tae life, liberty and security o person."]
+    texts = [*SENTENCES.values(), *NON_TARGETS.values(),
+             "Awbody hes the richt tae life, liberty and security o person."]
     script = ("import json, sys; from curate.lid import LanguageIdentifier; "
               "print(json.dumps([[l, s.hex()] for l, s in LanguageIdentifier().predict(json.loads(sys.argv[1]))]))")
     runs = []
