@@ -138,10 +138,13 @@ class PipelineConfig:
             code: hashlib.sha256((language_config_dir() / f"{code}.yaml").read_bytes()).hexdigest()
             for code in self.langid.languages
         }
-        markers = {path.name: hashlib.sha256(path.read_bytes()).hexdigest()
-                   for path in sorted((language_config_dir() / "lid_markers").glob("*.yaml"))}
+
+        def digests(folder: str) -> dict[str, str]:  # the LID's tables beside the language configs
+            return {path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+                    for path in sorted((language_config_dir() / folder).glob("*.yaml"))}
+
         return {"preset": dataclasses.asdict(preset) if preset else None, "languages": languages,
-                "lid_markers": markers}
+                "lid_markers": digests("lid_markers"), "lid_thresholds": digests("lid_thresholds")}
 
 
 def _is_remote(path: str) -> bool:

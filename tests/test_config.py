@@ -102,3 +102,23 @@ def test_every_bundled_pipeline_and_preset_is_valid():
     for path in pipelines:
         config = load_pipeline(path)
         load_preset(config.quality.preset)
+
+
+def test_editing_the_lid_tables_changes_the_config_hash(tmp_path, monkeypatch):
+    """The marker and threshold files beside the language configs decide labels: a run with edited tables is
+    another run (its work files are not resumed)."""
+    import shutil
+
+    import curate.languages
+
+    bundled = curate.languages.language_config_dir()
+    copy = tmp_path / "language_configs"
+    shutil.copytree(bundled, copy)
+    monkeypatch.setattr(curate.languages, "language_config_dir", lambda: copy)
+    config = load_pipeline(resolve_pipeline("sample"), {"output.dir": str(tmp_path / "out")})
+    hashes = {config.config_hash()}
+    for folder in ("lid_markers", "lid_thresholds"):
+        path = sorted((copy / folder).glob("*.yaml"))[0]
+        path.write_text(path.read_text() + "\n# edited\n")
+        hashes.add(config.config_hash())
+    assert len(hashes) == 3

@@ -9,6 +9,7 @@ import pytest
 from conftest import REPO, shared
 
 import curate.lid as lid
+import curate.lid_tables as lid_tables
 from curate.errors import ConfigError
 from curate.lid import TARGETS, LanguageIdentifier
 
@@ -73,7 +74,7 @@ def test_word_agreement_counts_words_of_two_letters_or_more():
 def test_short_scots_is_not_english_word_by_word(identifier):
     # Written for this test (not from a benchmark file); English by both models as a whole.
     text = "Awbody hes the richt tae gang tae the schuil an lairn aboot the warld."
-    words = lid._WORD.findall(text.lower())
+    words = lid_tables._WORD.findall(text.lower())
     share = sum(identifier._word_label(w) == "en" for w in words) / len(words)
     assert share < lid.word_agreement_thresholds()["en"]
     assert identifier.predict([text])[0][0] not in TARGETS
