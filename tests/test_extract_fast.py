@@ -195,6 +195,8 @@ TRICKY_BLOCKS = [
     "<p style='border: 1px solid'>{t}</p>",
     "<span id='Teaser-1'>{t}</span>",
     "<div class='img-caption'>{t}</div>",
+    # selected elements inside a selected one (left untested), one of them ambiguous
+    "<div class='sidebar'><div id='reply-2' class='x'>{t}</div><span class='ad-box'><p>{t}</p></span></div>",
 ]
 
 # candidate bodies (BODY_XPATH): each kind of test, cases, an element of another tag; nested in turn

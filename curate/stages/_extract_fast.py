@@ -25,7 +25,8 @@ result is known in advance:
   exactly so), in one pass over the tree, the regex results remembered per attribute value; the same
   elements are deleted in the same order. Where an expression tests the first of two attributes
   (``re:test(@id|@class, ...)``) and the two disagree, lxml evaluates trafilatura's own expression.
-  ``compare_extraction`` is followed line by line (``_compare_extraction``) to hand it that prune.
+  ``compare_extraction`` is followed line by line (``_compare_extraction``) to hand it that prune. Elements
+  below an element already selected are not tested (deleting it takes them along).
 * **main_prunes** (exact): the other prunes of each candidate body in ``extract_content``
   (``prune_unwanted_sections``: ``DISCARD_IMAGE_ELEMENTS``, ``TEASER_DISCARD_XPATH`` and the second expression
   of ``PRECISION_DISCARD_XPATH``, whose ``re:test`` calls cost as the precision prune's) select their elements
@@ -443,24 +444,34 @@ def _attached(elem: Any, root: Any) -> bool:
 
 def _select_known(tree: Any, prunes: list[_KnownPrune]) -> list[list[Any] | None]:
     """What each expression of ``prunes`` selects in ``tree`` as it is now, in document order, from the Python
-    tests in one pass over the tree; None where a test was ambiguous (the expression itself is to be asked)."""
+    tests in one pass over the tree; None where a test was ambiguous (the expression itself is to be asked).
+    Elements below an element that one of the tests selects are left out untested: every caller deletes the
+    selected elements, which takes them along (deleting one of them first changes only the subtree deleted
+    after it), and ``prune_unwanted_nodes``' guard (``with_backup``) counts only the outermost ones."""
     selected: list[list[Any]] = [[] for _ in prunes]
     ambiguous = [False] * len(prunes)
     tags = None if any(p.tags is None for p in prunes) else frozenset().union(*(p.tags for p in prunes))
     elements = tree.iterdescendants("*") if tags is None else tree.iterdescendants(*tags)
     skip_bare = all(prune.bare_false for prune in prunes)
+    inside: set[Any] = set()  # below an element already selected
     for elem in elements:
+        if elem in inside:
+            continue
         items = elem.items()
         if not items and skip_bare:
             continue  # no attribute: no test can hold
         tag, get = elem.tag, dict(items).get
+        hit = False
         for index, prune in enumerate(prunes):
             if prune.tags is None or tag in prune.tags:
                 try:
                     if prune.test(elem, tag, get):
                         selected[index].append(elem)
+                        hit = True
                 except _Ambiguous:
                     ambiguous[index] = True
+        if hit and len(elem):
+            inside.update(elem.iterdescendants("*") if tags is None else elem.iterdescendants(*tags))
     return [None if ambiguous[index] else chosen for index, chosen in enumerate(selected)]
 
 
