@@ -7,7 +7,7 @@ fallback keeps the results the same, only slower, where a platform has no numba 
 numba is imported when a kernel is first called, not when a module defining one is imported: its import (with
 llvmlite's and scipy's) is 0.2-0.5 s, and ``curate run`` imports every filter module for its configuration
 long before a kernel runs (issue 20, a run's fixed cost). :func:`import_in_background` imports it in a thread
-while this process waits on something else (the local runner: the extraction process's first batch).
+while this process waits on something else (the extraction stage: on its extraction process).
 """
 
 from __future__ import annotations

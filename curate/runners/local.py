@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from curate import console, jit
+from curate import console
 from curate.card import plots
 from curate.io import InputShard, atomic_path, write_shard_done
 from curate.runners.base import R, StreamingRunner, T, apply_stages, setup_stages, work_file_name
@@ -33,7 +33,6 @@ class LocalRunner(StreamingRunner):
         paths = []
         if shards:
             setup_stages(stages)  # side by side: the extraction worker starts while the models load
-            jit.import_in_background()  # numba, while this process waits on the extraction worker's first batch
         with console.document_bar() as bar:
             for shard in shards:
                 shard_paths, rows = [], 0

@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
+from curate import jit
 from curate.fields import help_field as _help
 from curate.pipe_process import PipeProcess
 from curate.schema import mark_dropped, merge_signals, with_column
@@ -246,6 +247,8 @@ class ExtractStage(Stage):
         reasons: list[str | None] = [None] * batch.num_rows
         notes: list[dict[str, float]] = [{} for _ in range(batch.num_rows)]
         one = self._in_child if self.config.isolation == "process" else self._in_thread
+        if one == self._in_child:  # this process mostly waits on the extraction process now: numba's import for
+            jit.import_in_background()  # the stages after this one runs meanwhile (once per process)
         for i, payload in enumerate(html):
             if payload is None:  # already text (WET, JSONL, Parquet)
                 continue
