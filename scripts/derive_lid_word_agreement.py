@@ -22,7 +22,6 @@ fresh derivation. Run from the repository root::
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import sys
@@ -30,6 +29,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+from _derive_common import run  # noqa: E402
 
 from curate.langconfig import EU_LANGUAGES  # noqa: E402
 
@@ -107,28 +109,8 @@ def render(values: dict[str, float]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", help="the shared/data folder (default ../shared/data or CURATE_SHARED_DATA)")
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--write", action="store_true", help=f"rewrite {OUTPUT.relative_to(REPO)}")
-    group.add_argument("--check", action="store_true", help="exit 1 if the file differs from a fresh derivation")
-    args = parser.parse_args(argv)
-    path = data_dir(args.data_dir)
-    if not path.is_dir():
-        sys.exit(f"derive_lid_word_agreement: {path} not found (pass --data-dir or set CURATE_SHARED_DATA)")
-    values = derive(path)
-    for code, value in values.items():
-        print(f"{code}: {value}")
-    text = render(values)
-    if args.write:
-        OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-        OUTPUT.write_text(text, encoding="utf-8")
-    elif args.check:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.is_file() else ""
-        if current != text:
-            print(f"{OUTPUT.relative_to(REPO)} differs from a fresh derivation", file=sys.stderr)
-            return 1
-    return 0
+    return run(argv, name="derive_lid_word_agreement", doc=__doc__, repo=REPO, output=OUTPUT, data_dir=data_dir,
+               derive=derive, render=render)
 
 
 if __name__ == "__main__":
