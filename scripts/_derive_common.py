@@ -4,10 +4,22 @@ values and ``--write`` the file or ``--check`` it against a fresh derivation (ex
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+
+def langid_dir(repo: Path, arg: str | None) -> Path:
+    """``shared/data/langid`` under ``--data-dir``, else ``CURATE_SHARED_DATA``, else ``../shared/data``."""
+    return Path(arg or os.environ.get("CURATE_SHARED_DATA") or repo.parent / "shared" / "data") / "langid"
+
+
+def derive_half(path: Path, code: str) -> list[str]:
+    """The non-empty lines of the first half of ``<path>/<code>.txt`` (the second half is for evaluation)."""
+    lines = [line.strip() for line in (path / f"{code}.txt").read_text(encoding="utf-8").splitlines() if line.strip()]
+    return lines[: len(lines) // 2]
 
 
 def run(argv: list[str] | None, *, name: str, doc: str, repo: Path, output: Path,

@@ -19,7 +19,6 @@ exits 1 when the file disagrees with a fresh derivation::
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -27,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from _derive_common import run  # noqa: E402
+from _derive_common import derive_half, langid_dir, run  # noqa: E402
 
 GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 ROUNDS = 2
@@ -42,13 +41,11 @@ HEADER = """\
 
 
 def data_dir(arg: str | None) -> Path:
-    root = Path(arg or os.environ.get("CURATE_SHARED_DATA") or REPO.parent / "shared" / "data")
-    return root / "langid"
+    return langid_dir(REPO, arg)
 
 
 def derive_texts(path: Path, code: str) -> list[str]:
-    lines = [line.strip() for line in (path / f"{code}.txt").read_text(encoding="utf-8").splitlines() if line.strip()]
-    half = lines[: len(lines) // 2]
+    half = derive_half(path, code)
     paragraphs = [" ".join(half[i : i + PARAGRAPH_SENTENCES])
                   for i in range(0, len(half) - PARAGRAPH_SENTENCES + 1, PARAGRAPH_SENTENCES)]
     return half + paragraphs

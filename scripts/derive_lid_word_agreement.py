@@ -23,7 +23,6 @@ fresh derivation. Run from the repository root::
 from __future__ import annotations
 
 import math
-import os
 import sys
 from pathlib import Path
 
@@ -31,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from _derive_common import run  # noqa: E402
+from _derive_common import derive_half, langid_dir, run  # noqa: E402
 
 from curate.langconfig import EU_LANGUAGES  # noqa: E402
 
@@ -53,13 +52,7 @@ HEADER = """\
 
 
 def data_dir(arg: str | None) -> Path:
-    root = Path(arg or os.environ.get("CURATE_SHARED_DATA") or REPO.parent / "shared" / "data")
-    return root / "langid"
-
-
-def derive_half(path: Path, code: str) -> list[str]:
-    lines = [line.strip() for line in (path / f"{code}.txt").read_text(encoding="utf-8").splitlines() if line.strip()]
-    return lines[: len(lines) // 2]
+    return langid_dir(REPO, arg)
 
 
 def quantile_floor(values: list[float], q: float) -> float:
