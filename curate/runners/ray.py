@@ -124,12 +124,11 @@ class _DocumentWorker:
     def __init__(self, stages: list[Stage], docs_dir: str, restarts_dir: str) -> None:
         self.stages = stages
         self.docs_dir = docs_dir
-        self.pid = os.getpid()
         _note_restart(restarts_dir)
         hook = os.environ.get("CURATE_TEST_WORKER_PIDS")  # tests kill this process to prove fault tolerance
         if hook:
             with open(hook, "a") as fh:
-                fh.write(f"{self.pid}\n")
+                fh.write(f"{os.getpid()}\n")
         for stage in stages:
             stage.setup()
             stage._ready = True
