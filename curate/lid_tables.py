@@ -162,10 +162,38 @@ def _script(char: str) -> str:
 
 @functools.cache
 def alphabets() -> dict[str, tuple[frozenset[str], str]]:
-    """Per target with measured ``lid_calibration.letters``: its letters and their script."""
+    """Per target with measured ``lid_calibration.letters``: those letters and its standard alphabet's
+    (:func:`standard_letters`), and their script."""
     from curate.languages import load_lid_calibration
 
-    return {code: alphabet_of(letters) for code in sorted(TARGETS) if (letters := load_lid_calibration(code).letters)}
+    standard = standard_letters()
+    return {code: alphabet_of("".join(sorted(set(letters) | set(standard.get(code, "")))))
+            for code in sorted(TARGETS) if (letters := load_lid_calibration(code).letters)}
+
+
+@functools.cache
+def standard_letters() -> dict[str, str]:
+    """Per target, the letters beyond a-z of its standard orthography, from
+    ``language_configs/lid_thresholds/alphabets.yaml`` (keys ``source`` and ``letters``); empty without the file.
+    Errors name the file and the key."""
+    from curate.languages import language_config_dir
+
+    path = language_config_dir() / "lid_thresholds" / "alphabets.yaml"
+    if not path.is_file():
+        return {}
+    data = read_yaml(path)
+    if not isinstance(data, dict) or not str(data.get("source") or "").strip() \
+            or not isinstance(data.get("letters"), dict):
+        raise ConfigError(f"{path}: expected a mapping with source and letters")
+    out: dict[str, str] = {}
+    for code, letters in data["letters"].items():
+        if code not in TARGETS:
+            raise ConfigError(f"{path}: letters.{code}: not one of the target languages")
+        if not isinstance(letters, str) or not all(c.isalpha() and c == c.lower() for c in letters) \
+                or unicodedata.normalize("NFC", letters) != letters:
+            raise ConfigError(f"{path}: letters.{code}: expected lower-case letters (NFC), got {letters!r}")
+        out[str(code)] = letters
+    return out
 
 
 @functools.cache

@@ -64,6 +64,44 @@ def test_word_agreement_thresholds_must_be_shares(tmp_path, monkeypatch):
         lid.word_agreement_thresholds.cache_clear()
 
 
+@pytest.mark.parametrize(("body", "error"), [
+    ("letters: {mt: à}\n", "expected a mapping with source and letters"),
+    ("source: x\nletters: {xx: é}\n", "letters.xx: not one of the target languages"),
+    ("source: x\nletters: {mt: À}\n", "letters.mt: expected lower-case letters"),
+    ("source: x\nletters: {mt: 'a1'}\n", "letters.mt: expected lower-case letters"),
+])
+def test_standard_letters_errors_name_the_file_and_key(tmp_path, monkeypatch, body, error):
+    (tmp_path / "lid_thresholds").mkdir()
+    (tmp_path / "lid_thresholds" / "alphabets.yaml").write_text(body, encoding="utf-8")
+    monkeypatch.setattr("curate.languages.language_config_dir", lambda: tmp_path)
+    lid_tables.standard_letters.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match=error):
+            lid_tables.standard_letters()
+    finally:
+        lid_tables.standard_letters.cache_clear()
+
+
+def test_standard_letters_complete_the_measured_alphabets():
+    standard = lid_tables.standard_letters()
+    assert set(standard) == TARGETS
+    alphabets = lid.alphabets()
+    # The measured Maltese alphabet lacks the grave accents of Maltese orthography (università, libertà).
+    assert "à" in alphabets["mt"][0] and "ħ" in alphabets["mt"][0]
+    assert all(set(letters) <= alphabets[code][0] for code, letters in standard.items() if code in alphabets)
+
+
+def test_one_foreign_letter_refuses_a_short_sentence(identifier):
+    # Lower Sorbian: one ě (Czech writes it, Polish does not) in 22 letters.
+    text = "Mjasec jo wobswěśował śpu."
+    assert identifier._foreign_letters(text, "pl")[0] == 1
+    assert identifier.predict([text])[0][0] != "pl"
+    # Short Maltese sentences with a grave accent keep their language (both und without the standard alphabet:
+    # the measured one lacks à).
+    texts = ["Il-libertà hija sabiħa ħafna.", "L-università qiegħda fil-belt."]
+    assert [lang for lang, _ in identifier.predict(texts)] == ["mt", "mt"]
+
+
 def test_word_agreement_counts_words_of_two_letters_or_more():
     labels = {"the": "en", "cat": "en", "wis": "sco", "here": "en"}
     assert lid.word_agreement(labels.get, "The cat wis here.", "en") == 0.75
