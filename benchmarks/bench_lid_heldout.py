@@ -10,8 +10,8 @@ the second half is only ever evaluated. Distractor languages are split into ``--
 
 For each fold the step-5 constants of :mod:`curate.lid` (``STOPWORD_RATE_Z``, ``NEIGHBOUR_MARGIN``,
 ``STOPWORD_FIT_WEIGHT``, ``FOREIGN_LETTER_RATE``) are chosen on a small grid to maximise paragraph + sentence macro-F1
-(distractor items count as false positives of the target they are given) less any excess of the
-distractor -> target rate over the issue's caps (3 % paragraphs, 5 % sentences) over the derive half
+(distractor items count as false positives of the target they are given) less the distractor -> target rate
+and less its excess over the issue's caps (3 % paragraphs, 5 % sentences) over the derive half
 and the *other* folds' distractors, then
 the fold is scored on the evaluation half and its own, unseen distractors. Reported, at paragraph level
 (5 consecutive sentences of one file) and sentence level:
@@ -139,14 +139,18 @@ def tune(scored: Scored, data: dict[str, Any], distractors: list[str]) -> tuple[
     for values in itertools.product(*GRID.values()):
         with_constants(values)
         result = score(scored, data, "derive", distractors)
-        value = sum(result[s]["macro_f1"] - max(0.0, result[s]["distractor_target_rate"] - CAPS[s]) for s in CAPS)
+        value = sum(result[s]["macro_f1"] - result[s]["distractor_target_rate"]
+                    - max(0.0, result[s]["distractor_target_rate"] - CAPS[s]) for s in CAPS)
         if value > best_value:
             best, best_value = values, value
     return best
 
 
 #: Issue 19's caps on the distractor -> target rate: the tuning objective is macro-F1 (paragraphs plus
-#: sentences) less the rate's excess over its cap (the caps are constraints, not only more false positives).
+#: sentences) less the rate, and less its excess over its cap once more (the caps are constraints, not only more
+#: false positives). The rate counts in full: a neighbour the tuning did not see is let in more often than those
+#: it saw, and with the excess alone the folds chose a margin of 2.0 that kept the tuning's distractors under the
+#: caps and let 13 % of an unseen fold's sentences in (session 5).
 CAPS = {"paragraphs": 0.03, "sentences": 0.05}
 
 
