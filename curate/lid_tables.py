@@ -1,5 +1,5 @@
 """The tables language ID decides with (issue 19): confusable clusters, their stop-words and documented markers,
-the targets' measured alphabets and stop-word rates, the thresholds derived from the targets' own text
+the targets' alphabets (measured and standard) and stop-word rates, the thresholds derived from the targets' own text
 (``language_configs/lid_thresholds/``), and the word-agreement test of short texts.
 
 Loaded once per process (``functools.cache``) by :class:`curate.lid.LanguageIdentifier`, which re-exports
@@ -198,7 +198,7 @@ def standard_letters() -> dict[str, str]:
 
 @functools.cache
 def target_letters() -> frozenset[str]:
-    """Every letter of some target's measured alphabet (:func:`alphabets`)."""
+    """Every letter of some target's alphabet (:func:`alphabets`: measured and standard)."""
     return frozenset().union(*(letters for letters, _ in alphabets().values()))
 
 
