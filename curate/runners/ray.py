@@ -24,12 +24,13 @@ is the shard's last batch; workers return those tags with each work file they wr
 the results (``iter_rows``), writes a shard's completion marker as soon as all its batches are on disk. Retries
 are bounded by ``ray.max_retries`` (reader task retries, worker restarts, retries of a dead worker's batches)
 and counted in stats.json under ``retries``: ``worker_restarts`` from the files that restarted workers of every
-pool leave in the attempt's ``_work/restarts/<attempt>/`` as they start (:func:`_note_restart`),
-``batches_redelivered`` from work files reported twice. The bounds go to Ray as static remote arguments of each
-``map_batches`` (``max_retries`` for the reader tasks, ``max_restarts`` and ``max_task_retries`` for the
-actors), since Ray Data's own defaults retry for ever (-1). Ray 2.60 deprecates ``ray_remote_args_fn`` and the
-``**ray_remote_args`` catch-all alike (both to be removed in 2.64) without a named parameter for these bounds
-yet; when one comes, pass the same three numbers through it.
+pool leave in the attempt's ``_work/restarts/<attempt>/`` as they start (:func:`_note_restart`), or from Ray's
+actor table where that says more (:func:`_actor_restarts_since`: a restart whose process never got to its
+constructor before the run ended), ``batches_redelivered`` from work files reported twice. The bounds go to
+Ray as static remote arguments of each ``map_batches`` (``max_retries`` for the reader tasks, ``max_restarts``
+and ``max_task_retries`` for the actors), since Ray Data's own defaults retry for ever (-1). Ray 2.60
+deprecates ``ray_remote_args_fn`` and the ``**ray_remote_args`` catch-all alike (both to be removed in 2.64)
+without a named parameter for these bounds yet; when one comes, pass the same three numbers through it.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ import re
 import socket
 import sys
 import tempfile
+import time
 import uuid
 import warnings
 from collections import defaultdict
@@ -118,6 +120,23 @@ def _note_restart(restarts_dir: str) -> None:
         write_text(f"{socket.gethostname()} {os.getpid()}\n", f"{restarts_dir}/{uuid.uuid4().hex}")
 
 
+def _actor_restarts_since(start_ms: int) -> int:
+    """Restarts Ray made of this job's document and stage workers created since ``start_ms`` (epoch ms), from the
+    GCS actor table. It also counts a restart whose process never ran its constructor (the run ended first, or
+    Ray could not restart it), which leaves no file in ``restarts/``. 0 where the table cannot be read: it is
+    Ray's private API (``ray._private.state``; ray is pinned to 2.60.x)."""
+    try:
+        from ray._private import state
+
+        job = ray.get_runtime_context().get_job_id()
+        table = state.actors()
+    except Exception:  # noqa: BLE001 - a count for stats.json, never a reason to fail a finished run
+        return 0
+    return sum(int(actor.get("NumRestarts") or 0) for actor in table.values()
+               if actor.get("JobID") == job and int(actor.get("StartTime") or 0) >= start_ms
+               and any(name in str(actor.get("ActorClassName", "")) for name in ("_DocumentWorker", "_StageWorker")))
+
+
 class _DocumentWorker:
     """A Ray actor holding every per-document stage (models load once, in setup) and writing work files."""
 
@@ -127,8 +146,8 @@ class _DocumentWorker:
         _note_restart(restarts_dir)
         hook = os.environ.get("CURATE_TEST_WORKER_PIDS")  # tests kill this process to prove fault tolerance
         if hook:
-            with open(hook, "a") as fh:
-                fh.write(f"{os.getpid()}\n")
+            with open(hook, "a") as fh:  # the pid, and 1 for a worker Ray brought back (a restart)
+                fh.write(f"{os.getpid()} {int(ray.get_runtime_context().was_current_actor_reconstructed)}\n")
         for stage in stages:
             stage.setup()
             stage._ready = True
@@ -365,6 +384,7 @@ class RayRunner(StreamingRunner):
                  " + ".join(f"{p.size} ({', '.join(s.name for s in p.stages)})" if len(pools) > 1 else str(p.size)
                             for p in pools), retries)
         ds = ray.data.from_items(items, override_num_blocks=len(items))
+        started_ms = int(time.time() * 1000)
         # one folder per attempt: a resumed run counts only the restarts it survived itself
         restarts_dir = f"{posixpath.dirname(docs_dir.rstrip('/'))}/restarts/{uuid.uuid4().hex}"
         ds = self._pipeline(ds, pools, docs_dir, restarts_dir, batch_size, retries)
@@ -374,7 +394,9 @@ class RayRunner(StreamingRunner):
                 tracker.add(row)
                 bar.update(row["rows"], row["kept"])
         paths = tracker.finish()
-        for name, count in tracker.retries().items():
+        retries = tracker.retries()
+        retries["worker_restarts"] = max(retries["worker_restarts"], _actor_restarts_since(started_ms))
+        for name, count in retries.items():
             self._retries[name] += count
         if any(self._retries.values()):
             log.warning("faults survived: %s", self._retries)
