@@ -323,7 +323,8 @@ def test_accounting_is_checked_and_a_violation_fails_loudly(shards, tmp_path):
 
 
 def test_restarts_are_counted_from_rays_actor_table(local_ray):
-    """A restart Ray made counts even where the restarted process never ran its constructor (no file)."""
+    """A restart Ray made counts even where the restarted process never ran its constructor (no file), and so
+    does a death it did not restart."""
     from curate.runners.ray import _actor_restarts_since
 
     start = int(time.time() * 1000)
@@ -340,3 +341,18 @@ def test_restarts_are_counted_from_rays_actor_table(local_ray):
     assert local_ray.get(actor.pid.remote()) != first  # Ray brought it back in a new process
     assert _actor_restarts_since(start) == 1
     assert _actor_restarts_since(int(time.time() * 1000) + 60_000) == 0  # only workers created since count
+
+    @local_ray.remote(max_restarts=0)
+    class _StageWorkerProbe:
+        def pid(self) -> int:
+            return os.getpid()
+
+    dies, stops = _StageWorkerProbe.remote(), _StageWorkerProbe.remote()
+    os.kill(local_ray.get(dies.pid.remote()), signal.SIGKILL)  # a death Ray does not restart counts
+    local_ray.get(stops.pid.remote())
+    local_ray.kill(stops)  # a worker stopped on purpose does not
+    deadline = time.time() + 30
+    while _actor_restarts_since(start) < 2 and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)
+    assert _actor_restarts_since(start) == 2

@@ -121,10 +121,12 @@ def _note_restart(restarts_dir: str) -> None:
 
 
 def _actor_restarts_since(start_ms: int) -> int:
-    """Restarts Ray made of this job's document and stage workers created since ``start_ms`` (epoch ms), from the
-    GCS actor table. It also counts a restart whose process never ran its constructor (the run ended first, or
-    Ray could not restart it), which leaves no file in ``restarts/``. 0 where the table cannot be read: it is
-    Ray's private API (``ray._private.state``; ray is pinned to 2.60.x)."""
+    """Restarts Ray made of this job's document and stage workers created since ``start_ms`` (epoch ms), and their
+    deaths it did not restart (the run went on with the other workers), from the GCS actor table. It counts a
+    restart whose process never ran its constructor (the run ended first, or Ray could not restart the worker),
+    which leaves no file in ``restarts/``; a worker Ray Data stops at the end is no death here (only a process
+    that exited with Ray's ``SYSTEM_ERROR``: killed, crashed). 0 where the table cannot be read: it is Ray's
+    private API (``ray._private.state``; ray is pinned to 2.60.x)."""
     try:
         from ray._private import state
 
@@ -132,9 +134,15 @@ def _actor_restarts_since(start_ms: int) -> int:
         table = state.actors()
     except Exception:  # noqa: BLE001 - a count for stats.json, never a reason to fail a finished run
         return 0
-    return sum(int(actor.get("NumRestarts") or 0) for actor in table.values()
-               if actor.get("JobID") == job and int(actor.get("StartTime") or 0) >= start_ms
-               and any(name in str(actor.get("ActorClassName", "")) for name in ("_DocumentWorker", "_StageWorker")))
+    count = 0
+    for actor in table.values():
+        name = str(actor.get("ActorClassName", ""))
+        if actor.get("JobID") != job or int(actor.get("StartTime") or 0) < start_ms \
+                or ("_DocumentWorker" not in name and "_StageWorker" not in name):
+            continue
+        count += int(actor.get("NumRestarts") or 0)
+        count += actor.get("State") == "DEAD" and "SYSTEM_ERROR" in str(actor.get("DeathCause", ""))
+    return count
 
 
 class _DocumentWorker:
