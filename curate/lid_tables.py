@@ -176,24 +176,12 @@ def standard_letters() -> dict[str, str]:
     """Per target, the letters beyond a-z of its standard orthography, from
     ``language_configs/lid_thresholds/alphabets.yaml`` (keys ``source`` and ``letters``); empty without the file.
     Errors name the file and the key."""
-    from curate.languages import language_config_dir
-
-    path = language_config_dir() / "lid_thresholds" / "alphabets.yaml"
-    if not path.is_file():
-        return {}
-    data = read_yaml(path)
-    if not isinstance(data, dict) or not str(data.get("source") or "").strip() \
-            or not isinstance(data.get("letters"), dict):
-        raise ConfigError(f"{path}: expected a mapping with source and letters")
-    out: dict[str, str] = {}
-    for code, letters in data["letters"].items():
-        if code not in TARGETS:
-            raise ConfigError(f"{path}: letters.{code}: not one of the target languages")
+    path, table = _lid_table("alphabets.yaml", "letters")
+    for code, letters in table.items():
         if not isinstance(letters, str) or not all(c.isalpha() and c == c.lower() for c in letters) \
                 or unicodedata.normalize("NFC", letters) != letters:
             raise ConfigError(f"{path}: letters.{code}: expected lower-case letters (NFC), got {letters!r}")
-        out[str(code)] = letters
-    return out
+    return table
 
 
 @functools.cache
@@ -202,27 +190,33 @@ def target_letters() -> frozenset[str]:
     return frozenset().union(*(letters for letters, _ in alphabets().values()))
 
 
-def _lid_threshold_file(name: str, key: str) -> dict[str, float]:
-    """``{code: number}`` under ``key`` in ``language_configs/lid_thresholds/<name>`` (keys ``source``, ``key`` and
-    any scalar settings of the derivation), empty without the file. Errors name the file and the key."""
+def _lid_table(name: str, key: str) -> tuple[Any, dict[str, Any]]:
+    """The file ``language_configs/lid_thresholds/<name>`` and its ``{code: value}`` under ``key`` (keys ``source``,
+    ``key`` and any scalar settings of the derivation; every code a target), empty without the file. Errors name
+    the file and the key."""
     from curate.languages import language_config_dir
 
     path = language_config_dir() / "lid_thresholds" / name
     if not path.is_file():
-        return {}
+        return path, {}
     data = read_yaml(path)
     if not isinstance(data, dict) or "source" not in data or not isinstance(data.get(key), dict):
         raise ConfigError(f"{path}: expected a mapping with source and {key}")
     if not str(data["source"] or "").strip():
         raise ConfigError(f"{path}: source: say how and when the values were derived")
-    out: dict[str, float] = {}
-    for code, value in data[key].items():
+    for code in data[key]:
         if code not in TARGETS:
             raise ConfigError(f"{path}: {key}.{code}: not one of the target languages")
+    return path, {str(code): value for code, value in data[key].items()}
+
+
+def _lid_threshold_file(name: str, key: str) -> dict[str, float]:
+    """``{code: number}`` under ``key`` in ``language_configs/lid_thresholds/<name>`` (:func:`_lid_table`)."""
+    path, table = _lid_table(name, key)
+    for code, value in table.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ConfigError(f"{path}: {key}.{code} must be a number, got {value!r}")
-        out[str(code)] = float(value)
-    return out
+    return {code: float(value) for code, value in table.items()}
 
 
 @functools.cache

@@ -32,29 +32,29 @@ def test_threshold_files_load_with_provenance():
     assert all(all(m in TARGETS for m in lid._CLUSTER_OF[code]) for code in priors)
 
 
-@pytest.mark.parametrize(("name", "loader", "body", "error"), [
-    ("cluster_priors.yaml", lid_tables.cluster_priors, "log_priors: {gl: 1}\n", "source"),
-    ("cluster_priors.yaml", lid_tables.cluster_priors, "source: ''\nlog_priors: {gl: 1}\n", "source: say how"),
-    ("cluster_priors.yaml", lid_tables.cluster_priors, "source: x\nlog_priors: {xx: 1}\n",
-     "log_priors.xx: not one of the target languages"),
-    ("cluster_priors.yaml", lid_tables.cluster_priors, "source: x\nlog_priors: {gl: yes}\n",
-     "log_priors.gl must be a number"),
-    ("cluster_priors.yaml", lid_tables.cluster_priors, "source: x\nlog_priors: {fi: 1}\n",
-     "log_priors.fi: not in a cluster of targets only"),
-    ("word_agreement.yaml", lid_tables.word_agreement_thresholds, "source: x\nquantile: 0.05\nthresholds: {en: 1.5}\n",
+#: The readers of language_configs/lid_thresholds/, by file.
+LOADERS = {"cluster_priors.yaml": lid_tables.cluster_priors, "alphabets.yaml": lid_tables.standard_letters,
+           "word_agreement.yaml": lid_tables.word_agreement_thresholds}
+
+
+@pytest.mark.parametrize(("name", "body", "error"), [
+    ("cluster_priors.yaml", "log_priors: {gl: 1}\n", "source"),
+    ("cluster_priors.yaml", "source: ''\nlog_priors: {gl: 1}\n", "source: say how"),
+    ("cluster_priors.yaml", "source: x\nlog_priors: {xx: 1}\n", "log_priors.xx: not one of the target languages"),
+    ("cluster_priors.yaml", "source: x\nlog_priors: {gl: yes}\n", "log_priors.gl must be a number"),
+    ("cluster_priors.yaml", "source: x\nlog_priors: {fi: 1}\n", "log_priors.fi: not in a cluster of targets only"),
+    ("word_agreement.yaml", "source: x\nquantile: 0.05\nthresholds: {en: 1.5}\n",
      r"word_agreement.yaml: thresholds.en must be in \[0, 1\]"),
-    ("alphabets.yaml", lid_tables.standard_letters, "letters: {mt: à}\n", "expected a mapping with source and letters"),
-    ("alphabets.yaml", lid_tables.standard_letters, "source: x\nletters: {xx: é}\n",
-     "letters.xx: not one of the target languages"),
-    ("alphabets.yaml", lid_tables.standard_letters, "source: x\nletters: {mt: À}\n",
-     "letters.mt: expected lower-case letters"),
-    ("alphabets.yaml", lid_tables.standard_letters, "source: x\nletters: {mt: 'a1'}\n",
-     "letters.mt: expected lower-case letters"),
+    ("alphabets.yaml", "letters: {mt: à}\n", "expected a mapping with source and letters"),
+    ("alphabets.yaml", "source: x\nletters: {xx: é}\n", "letters.xx: not one of the target languages"),
+    ("alphabets.yaml", "source: x\nletters: {mt: À}\n", "letters.mt: expected lower-case letters"),
+    ("alphabets.yaml", "source: x\nletters: {mt: 'a1'}\n", "letters.mt: expected lower-case letters"),
 ])
-def test_threshold_file_errors_name_the_file_and_key(tmp_path, monkeypatch, name, loader, body, error):
+def test_threshold_file_errors_name_the_file_and_key(tmp_path, monkeypatch, name, body, error):
     (tmp_path / "lid_thresholds").mkdir()
     (tmp_path / "lid_thresholds" / name).write_text(body, encoding="utf-8")
     monkeypatch.setattr("curate.languages.language_config_dir", lambda: tmp_path)
+    loader = LOADERS[name]
     loader.cache_clear()
     try:
         with pytest.raises(ConfigError, match=error):
